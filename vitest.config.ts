@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// One vitest run over every workspace package; tests sit beside the code (src/**/*.test.ts)
+// and integration suites live in each package's test/ folder.
+export default defineConfig({
+  test: {
+    include: ["packages/*/{src,test}/**/*.test.ts", "apps/*/{src,test}/**/*.test.ts", "benchmarks/{src,test}/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
