@@ -7,6 +7,7 @@ export default defineConfig({
     include: ["packages/*/{src,test}/**/*.test.ts", "apps/*/{src,test}/**/*.test.ts", "benchmarks/{src,test}/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    reporters: ["default", "./tools/vitest-summary-reporter.ts"],
     pool: "forks",
     maxWorkers: 2,
   },

@@ -1,1 +1,14 @@
-export {};
+export { PROJECTIONS, loraConfig, loraScaling } from "./config.js";
+export type { LoraConfig, LoraConfigInput, Projection } from "./config.js";
+export { loraKey, loraModules, parseLoraKey } from "./modules.js";
+export type { DecoderShape, LoraModule } from "./modules.js";
+export { initLoraWeights } from "./init.js";
+export type { LoraPair } from "./init.js";
+export { loraLinear, mergeLoraWeight } from "./merge.js";
+export { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, parsePeftConfig, peftConfigJson } from "./peft-config.js";
+export type { ParsedPeftConfig } from "./peft-config.js";
+export { SETTINGS_FILE, parseSettings, settingsJson } from "./settings.js";
+export type { AdapterSettings } from "./settings.js";
+export { adapterFromTensors, adapterTensors, createAdapter, mergeAdapter } from "./adapter.js";
+export type { AdapterTensor, LoraAdapter } from "./adapter.js";
+export { loadAdapter, saveAdapter } from "./io.js";

@@ -1,1 +1,13 @@
-export {};
+export * from "./graph.js";
+export * from "./tensor.js";
+export * from "./ops/index.js";
+export * as ops from "./ops/index.js";
+export { toModelProto, checkGraph, type SerializeOptions } from "./serialize.js";
+export { saveModel, type SaveOptions, type SavedModel } from "./save.js";
+export { externalDataRoot, EXTERNAL_FOLDER_CONFIG } from "./external.js";
+export {
+  createSession, SessionError,
+  type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionOptions, type ValueInfo,
+} from "./session.js";
+export { createWorkerSession } from "./worker-session.js";
+export * from "./autodiff/index.js";

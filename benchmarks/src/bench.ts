@@ -1,0 +1,141 @@
+import { join } from "node:path";
+import { formatRun } from "@dembed/metrics";
+import type { Run } from "@dembed/retrieval";
+import { loadTask, TaskDataMissing, type LoadOptions } from "./load.js";
+import { writeFileAtomic } from "./output/files.js";
+import { mtebFollowIrResult, mtebRetrievalResult } from "./output/mteb.js";
+import { contextLengthPlot, type Panel } from "./output/plot.js";
+import { markdownReport, type SystemRun, type TaskResult } from "./output/report.js";
+import { reproducibilityRecord } from "./output/repro.js";
+import { runFollowIrTask } from "./runners/followir.js";
+import { runRetrievalTask, type RetrievalTaskResult } from "./runners/retrieval.js";
+import { slug, type RunSettings, type System } from "./systems.js";
+import { benchmarkDefinition, mtebTaskName, selectTasks, type BenchmarkName, type TaskDefinition } from "./tasks.js";
+import type { DatasetSource } from "./types.js";
+
+export interface BenchmarkOptions {
+  benchmark: BenchmarkName;
+  /** Task ids. Given: each must load (missing data is an error). Absent: every task whose data is found or generated. */
+  tasks?: string[];
+  systems: System[];
+  /** Results go to `<outDir>/<benchmark>/`. */
+  outDir: string;
+  load?: LoadOptions;
+  settings?: RunSettings;
+  /** Replaces the benchmark's query instruction ("" for none). */
+  instruction?: string;
+  /** The command line, for the report. */
+  command?: string;
+}
+
+export interface BenchmarkOutcome {
+  dir: string;
+  reportFile: string;
+  plotFile?: string;
+  systems: SystemRun[];
+  skipped: Array<{ task: string; reason: string }>;
+  warnings: string[];
+}
+
+const writeJson = (path: string, value: unknown) => writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+const writeRunFile = (path: string, run: Run, tag: string) => writeFileAtomic(path, formatRun(run, tag));
+
+/**
+ * Runs a benchmark for every system: loads each task once (real data, or generated passkey/needle), runs each system
+ * on it, and writes per system the MTEB result JSON, TREC run files and reproducibility records, then the markdown
+ * report (and for LongEmbed the context-length plot). Results are written as each task finishes, so an interrupted
+ * run keeps what it finished; with an embedding cache, a rerun re-embeds nothing it already has.
+ */
+export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkOutcome> {
+  if (options.systems.length === 0) throw new Error("no systems to run");
+  const names = options.systems.map((s) => s.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) throw new Error(`two systems are named "${duplicate}"; names must differ`);
+  const def = benchmarkDefinition(options.benchmark);
+  const explicit = options.tasks !== undefined && options.tasks.length > 0 && !(options.tasks.length === 1 && options.tasks[0] === "all");
+  const tasks = selectTasks(options.benchmark, options.tasks);
+  const instruction = options.instruction ?? def.instruction;
+  const dir = join(options.outDir, options.benchmark);
+  const log = options.settings?.log ?? (() => {});
+  const runs: SystemRun[] = options.systems.map((system) => ({ system, results: [], records: {} }));
+  const sources: Record<string, DatasetSource> = {};
+  const skipped: Array<{ task: string; reason: string }> = [];
+  const warnings: string[] = [];
+
+  for (const task of tasks) {
+    let data;
+    try {
+      data = await loadTask(options.benchmark, task, options.load);
+    } catch (err) {
+      if (explicit || !(err instanceof TaskDataMissing)) throw err;
+      skipped.push({ task: task.id, reason: (err as Error).message });
+      log(`skipped ${task.id}: data not found`);
+      continue;
+    }
+    sources[task.id] = data.source;
+    warnings.push(...data.warnings);
+    data.warnings.forEach((w) => log(`warning: ${w}`));
+    for (const run of runs) {
+      log(`${def.title} ${task.id}: ${run.system.name}`);
+      const result: TaskResult =
+        data.benchmark === "followir"
+          ? await runFollowIrTask(data, task.secondaryMetric ?? "map_at_1000", run.system, instruction, options.settings)
+          : await runRetrievalTask(data, task.mainMetric, run.system, instruction, options.settings);
+      run.results.push(result);
+      run.records[task.id] = reproducibilityRecord(run.system, data.source, result.embedding, result.instruction, options.settings?.batchSize);
+      writeTaskOutputs(dir, options.benchmark, task, run);
+    }
+  }
+  if (runs.every((r) => r.results.length === 0)) {
+    throw new Error(`${def.title}: no task could be run. ${skipped.map((s) => s.reason).join(" ")}`);
+  }
+
+  let plotFile: string | undefined;
+  if (options.benchmark === "longembed") plotFile = writePlot(dir, runs);
+  const reportFile = join(dir, "report.md");
+  writeFileAtomic(
+    reportFile,
+    markdownReport({ benchmark: options.benchmark, systems: runs, sources, skipped, warnings, ...(plotFile ? { plotFile } : {}), ...(options.command ? { command: options.command } : {}) }),
+  );
+  return { dir, reportFile, ...(plotFile ? { plotFile: join(dir, plotFile) } : {}), systems: runs, skipped, warnings };
+}
+
+/** Writes one system's files for the task just finished (BRIGHT's merged BrightRetrieval.json is rewritten each time). */
+function writeTaskOutputs(dir: string, benchmark: BenchmarkName, task: TaskDefinition, run: SystemRun): void {
+  const sysDir = join(dir, slug(run.system.name));
+  const tag = slug(run.system.name);
+  const result = run.results[run.results.length - 1] as TaskResult;
+  const record = run.records[task.id]!;
+  const name = mtebTaskName(benchmark, task);
+  if (result.kind === "followir") {
+    writeRunFile(join(sysDir, "runs", `${task.id}_og.trec`), result.runOg, tag);
+    writeRunFile(join(sysDir, "runs", `${task.id}_changed.trec`), result.runChanged, tag);
+    writeJson(join(sysDir, `${name}.json`), mtebFollowIrResult(name, result, run.system.name, record));
+  } else {
+    for (const s of result.splits) {
+      writeRunFile(join(sysDir, "runs", result.splits.length > 1 ? `${task.id}_${s.split}.trec` : `${task.id}.trec`), s.run, tag);
+    }
+    // BRIGHT is one MTEB task with a subset per domain: its file gathers every domain run so far.
+    const sameFile = run.results.filter((r): r is RetrievalTaskResult => r.kind === "retrieval" && (benchmark === "bright" || r.taskId === task.id));
+    writeJson(join(sysDir, `${name}.json`), mtebRetrievalResult(name, sameFile, run.system.name, record, (r) => (benchmark === "bright" ? r.taskId : "default")));
+  }
+  writeJson(join(sysDir, "reproducibility.json"), run.records);
+}
+
+function writePlot(dir: string, runs: SystemRun[]): string | undefined {
+  const def = benchmarkDefinition("longembed");
+  const panels: Panel[] = def.tasks
+    .filter((t) => t.perContextLength)
+    .map((t) => ({
+      title: `${t.label} (${t.mainMetric === "ndcg_at_1" ? "nDCG@1" : t.mainMetric})`,
+      series: runs.flatMap((run) => {
+        const r = run.results.find((x): x is RetrievalTaskResult => x.taskId === t.id && x.kind === "retrieval");
+        return r ? [{ name: run.system.name, points: r.splits.map((s) => ({ x: s.contextLength as number, y: s.mainScore * 100 })) }] : [];
+      }),
+    }))
+    .filter((p) => p.series.length > 0);
+  if (panels.length === 0) return undefined;
+  const file = "context-length.svg";
+  writeFileAtomic(join(dir, file), contextLengthPlot(panels, "LongEmbed synthetic tasks: score against context length"));
+  return file;
+}

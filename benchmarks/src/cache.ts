@@ -1,0 +1,182 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { Bool, Field, FixedSizeList, Float32, makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
+import { writeFileAtomic } from "./output/files.js";
+import type { Role } from "./encoder.js";
+
+/** Everything an embedding depends on besides the text. */
+export interface CacheKey {
+  encoder: Record<string, string | number>;
+  role: Role;
+  instruction: string;
+}
+
+/** SHA-256 of the text, hex: the cache's row id. */
+export function textHash(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+}
+
+interface Location {
+  shard: string;
+  row: number;
+}
+
+const SHARD_SUFFIX = ".arrow";
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * An on-disk embedding cache: one folder per key (encoder settings, role, instruction), holding Arrow IPC files
+ * ("Feather v2") with columns `id` (utf8, SHA-256 of the text), `embedding` (FixedSizeList<float32>[dim]) and
+ * `truncated` (bool, null when the encoder did not say). pandas (`read_feather`), polars (`read_ipc`) and DuckDB read
+ * them directly.
+ *
+ * Each shard is written to a temp file and renamed, so a crash leaves whole shards only; reopening after an interrupt
+ * finds them and only the missing texts are embedded again. Shards are never rewritten: two processes sharing a key
+ * folder only ever add files.
+ */
+export class EmbeddingCache {
+  private readonly index = new Map<string, Location>();
+  private pending: Array<{ id: string; vector: Float32Array; truncated: boolean | null }> = [];
+  private loaded: { shard: string; table: Table } | undefined;
+  private dimension: number | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly key: CacheKey,
+    readonly shardSize: number,
+  ) {}
+
+  /** Opens (creating if needed) the folder for `key` under `root` and indexes the shards already there. */
+  static open(root: string, key: CacheKey, options: { shardSize?: number } = {}): EmbeddingCache {
+    const keyText = canonical(key);
+    const dir = join(root, createHash("sha256").update(keyText).digest("hex").slice(0, 24));
+    mkdirSync(dir, { recursive: true });
+    const metaFile = join(dir, "key.json");
+    if (existsSync(metaFile)) {
+      const stored = canonical((JSON.parse(readFileSync(metaFile, "utf8")) as { key: unknown }).key);
+      if (stored !== keyText) throw new Error(`embedding cache: ${metaFile} holds a different key (hash collision?); remove the folder`);
+    } else {
+      writeFileAtomic(metaFile, `${JSON.stringify({ format: "dembed-embedding-cache/1", key }, null, 2)}\n`);
+    }
+    const cache = new EmbeddingCache(dir, key, options.shardSize ?? 1024);
+    cache.scan();
+    return cache;
+  }
+
+  get size(): number {
+    return this.index.size + this.pending.length;
+  }
+
+  get dim(): number | undefined {
+    return this.dimension;
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id) || this.pending.some((p) => p.id === id);
+  }
+
+  /** Vectors (and truncation flags) for the ids found; ids not cached are absent from the result. */
+  getMany(ids: readonly string[]): Map<string, { vector: Float32Array; truncated: boolean | null }> {
+    const out = new Map<string, { vector: Float32Array; truncated: boolean | null }>();
+    const byShard = new Map<string, Array<{ id: string; row: number }>>();
+    for (const id of ids) {
+      const loc = this.index.get(id);
+      if (loc) (byShard.get(loc.shard) ?? byShard.set(loc.shard, []).get(loc.shard)!).push({ id, row: loc.row });
+    }
+    for (const [shard, rows] of byShard) {
+      const table = this.table(shard);
+      const embedding = table.getChild("embedding")!;
+      const truncated = table.getChild("truncated");
+      for (const { id, row } of rows) {
+        const values = embedding.get(row) as { toArray(): Float32Array } | null;
+        if (!values) throw new Error(`embedding cache: ${join(this.dir, shard)} row ${row} has no embedding`);
+        out.set(id, { vector: Float32Array.from(values.toArray()), truncated: (truncated?.get(row) as boolean | null | undefined) ?? null });
+      }
+    }
+    if (this.pending.length > 0) {
+      const wanted = new Set(ids);
+      for (const p of this.pending) if (wanted.has(p.id) && !out.has(p.id)) out.set(p.id, { vector: p.vector, truncated: p.truncated });
+    }
+    return out;
+  }
+
+  /** Queues vectors; a full shard's worth is written at once, the rest on {@link flush}. */
+  put(ids: readonly string[], vectors: readonly Float32Array[], truncated?: readonly boolean[]): void {
+    ids.forEach((id, i) => {
+      const vector = vectors[i] as Float32Array;
+      this.dimension ??= vector.length;
+      if (vector.length !== this.dimension) {
+        throw new Error(`embedding cache: vector for ${id} has ${vector.length} dims, the cache holds ${this.dimension}`);
+      }
+      if (!this.index.has(id)) this.pending.push({ id, vector, truncated: truncated?.[i] ?? null });
+    });
+    while (this.pending.length >= this.shardSize) this.writeShard(this.pending.splice(0, this.shardSize));
+  }
+
+  /** Writes whatever is queued as one shard. */
+  flush(): void {
+    if (this.pending.length > 0) this.writeShard(this.pending.splice(0));
+  }
+
+  private writeShard(rows: Array<{ id: string; vector: Float32Array; truncated: boolean | null }>): void {
+    const dim = this.dimension as number;
+    const values = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => values.set(r.vector, i * dim));
+    const child = makeData({ type: new Float32(), length: values.length, data: values });
+    const listType = new FixedSizeList(dim, new Field("item", new Float32(), false));
+    const embedding = makeVector(makeData({ type: listType, length: rows.length, nullCount: 0, child }));
+    const table = new Table({
+      id: vectorFromArray(rows.map((r) => r.id), new Utf8()),
+      embedding,
+      truncated: vectorFromArray(rows.map((r) => r.truncated), new Bool()),
+    });
+    const name = `shard-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}${SHARD_SUFFIX}`;
+    writeFileAtomic(join(this.dir, name), tableToIPC(table, "file"));
+    rows.forEach((r, row) => this.index.set(r.id, { shard: name, row }));
+  }
+
+  private scan(): void {
+    for (const file of readdirSync(this.dir).sort()) {
+      const path = join(this.dir, file);
+      if (file.includes(".tmp-")) {
+        // A temp file left by a crash; a fresh one may belong to a writer still running.
+        if (Date.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+        continue;
+      }
+      if (!file.endsWith(SHARD_SUFFIX)) continue;
+      let table: Table;
+      try {
+        table = tableFromIPC(readFileSync(path));
+      } catch (err) {
+        throw new Error(`embedding cache: cannot read shard ${path}: ${(err as Error).message}`);
+      }
+      const ids = table.getChild("id");
+      const embedding = table.getChild("embedding");
+      if (!ids || !embedding || !(embedding.type instanceof FixedSizeList)) {
+        throw new Error(`embedding cache: shard ${path} lacks an "id" column or a fixed-size-list "embedding" column`);
+      }
+      const dim = embedding.type.listSize;
+      this.dimension ??= dim;
+      if (dim !== this.dimension) throw new Error(`embedding cache: shard ${path} has ${dim}-dim vectors, others have ${this.dimension}`);
+      for (let row = 0; row < table.numRows; row++) {
+        const id = ids.get(row) as string;
+        if (!this.index.has(id)) this.index.set(id, { shard: file, row });
+      }
+    }
+  }
+
+  /** The last shard read stays parsed, since lookups arrive in corpus order and mostly hit one shard in a row. */
+  private table(shard: string): Table {
+    if (this.loaded?.shard !== shard) this.loaded = { shard, table: tableFromIPC(readFileSync(join(this.dir, shard))) };
+    return this.loaded.table;
+  }
+}
+

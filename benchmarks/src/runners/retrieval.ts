@@ -1,0 +1,123 @@
+import { bm25Search, DenseSearcher, type Run } from "@dembed/retrieval";
+import { addStats, embedTexts, emptyStats, type EmbedStats } from "../embed.js";
+import { scoreRun } from "../scoring.js";
+import type { RunSettings, System } from "../systems.js";
+import { silentProgress } from "../systems.js";
+import type { RetrievalSplit, RetrievalTaskData } from "../types.js";
+
+export interface SplitResult {
+  split: string;
+  contextLength?: number;
+  run: Run;
+  /** MTEB-named scores (fractions in [0, 1]). */
+  scores: Record<string, number>;
+  mainScore: number;
+  numQueries: number;
+  numDocs: number;
+}
+
+export interface RetrievalTaskResult {
+  kind: "retrieval";
+  benchmark: RetrievalTaskData["benchmark"];
+  taskId: string;
+  mainMetric: string;
+  splits: SplitResult[];
+  /** Mean of the splits' main scores (LongEmbed passkey/needle: the average over context lengths). */
+  mainScore: number;
+  embedding: EmbedStats;
+  instruction: string;
+  evaluationSeconds: number;
+}
+
+async function denseRun(
+  split: RetrievalSplit,
+  system: Extract<System, { kind: "dense" }>,
+  instruction: string,
+  settings: RunSettings,
+  label: string,
+  stats: EmbedStats,
+): Promise<Run> {
+  const progress = settings.progress ?? silentProgress;
+  const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}) };
+  const qBar = progress.start(`${label} queries`, split.queries.length);
+  const queries = await embedTexts(system.encoder, split.queries.map((q) => q.text), {
+    ...common,
+    role: "query",
+    instruction,
+    onProgress: (done, total) => qBar.update(done, total),
+  });
+  qBar.stop();
+  addStats(stats, queries);
+  const searcher = new DenseSearcher(
+    { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
+    { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...(split.excluded ? { exclude: split.excluded } : {}) },
+  );
+  // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
+  const chunk = settings.docChunk ?? 1024;
+  const dBar = progress.start(`${label} documents`, split.corpus.length);
+  for (let start = 0; start < split.corpus.length; start += chunk) {
+    const docs = split.corpus.slice(start, start + chunk);
+    const embedded = await embedTexts(system.encoder, docs.map((d) => d.text), {
+      ...common,
+      role: "document",
+      onProgress: (done) => dBar.update(start + done, split.corpus.length),
+    });
+    addStats(stats, embedded);
+    searcher.addDocuments({ ids: docs.map((d) => d.id), vectors: embedded.vectors });
+  }
+  dBar.stop();
+  return searcher.run();
+}
+
+/**
+ * Runs one LongEmbed or BRIGHT task: retrieve top-k for every query of every split (BRIGHT's excluded ids removed
+ * from the ranking), then score with trec_eval semantics. Queries carry `instruction`; documents none. BM25 reads
+ * the bare query, as BRIGHT's and LongEmbed's BM25 baselines do.
+ */
+export async function runRetrievalTask(
+  task: RetrievalTaskData,
+  mainMetric: string,
+  system: System,
+  instruction: string,
+  settings: RunSettings = {},
+): Promise<RetrievalTaskResult> {
+  const started = performance.now();
+  const stats = emptyStats();
+  const splits: SplitResult[] = [];
+  for (const split of task.splits) {
+    const label = `${task.taskId}${task.splits.length > 1 ? ` ${split.split}` : ""}`;
+    let run: Run;
+    if (system.kind === "bm25") {
+      const bar = (settings.progress ?? silentProgress).start(`${label} BM25`, split.queries.length);
+      run = bm25Search(split.queries, split.corpus, { ...system.options, k: settings.topK ?? 1000, ...(split.excluded ? { exclude: split.excluded } : {}) });
+      bar.update(split.queries.length);
+      bar.stop();
+    } else {
+      run = await denseRun(split, system, instruction, settings, label, stats);
+    }
+    const { scores, numQueries } = scoreRun(split.qrels, run);
+    const mainScore = scores[mainMetric];
+    if (mainScore === undefined) throw new Error(`task ${task.taskId}: main metric ${mainMetric} was not computed`);
+    splits.push({
+      split: split.split,
+      ...(split.contextLength === undefined ? {} : { contextLength: split.contextLength }),
+      run,
+      scores,
+      mainScore,
+      numQueries,
+      numDocs: split.corpus.length,
+    });
+  }
+  const mainScore = splits.reduce((s, r) => s + r.mainScore, 0) / Math.max(1, splits.length);
+  return {
+    kind: "retrieval",
+    benchmark: task.benchmark,
+    taskId: task.taskId,
+    mainMetric,
+    splits,
+    mainScore,
+    embedding: stats,
+    instruction: system.kind === "bm25" ? "" : instruction,
+    evaluationSeconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,76 @@
+import { z } from "zod";
+import raw from "./tasks.json" with { type: "json" };
+
+const Published = z.object({
+  system: z.string(),
+  source: z.string(),
+  scores: z.record(z.string(), z.number()),
+  average: z.number().nullable(),
+});
+
+const TaskDef = z.object({
+  id: z.string(),
+  label: z.string(),
+  mtebName: z.string().optional(),
+  config: z.string().optional(),
+  dataset: z.string().optional(),
+  revision: z.string().nullable().optional(),
+  splits: z.array(z.string()).min(1),
+  mainMetric: z.string(),
+  secondaryMetric: z.string().optional(),
+  perContextLength: z.boolean().optional(),
+  generated: z.boolean().optional(),
+});
+
+const BenchmarkDef = z.object({
+  title: z.string(),
+  dataset: z.string().optional(),
+  revision: z.string().nullable(),
+  instruction: z.string(),
+  mtebName: z.string().optional(),
+  contextLengths: z.array(z.number().int().positive()).optional(),
+  tasks: z.array(TaskDef).min(1),
+  published: z.array(Published),
+});
+
+const File = z.object({
+  benchmarks: z.object({ longembed: BenchmarkDef, bright: BenchmarkDef, followir: BenchmarkDef }),
+});
+
+export type BenchmarkName = "longembed" | "bright" | "followir";
+export const BENCHMARKS: readonly BenchmarkName[] = ["longembed", "bright", "followir"];
+export type TaskDefinition = z.infer<typeof TaskDef>;
+export type BenchmarkDefinition = z.infer<typeof BenchmarkDef>;
+export type PublishedScores = z.infer<typeof Published>;
+
+const parsed = File.safeParse(raw);
+if (!parsed.success) {
+  throw new Error(`benchmarks/src/tasks.json is invalid: ${z.prettifyError(parsed.error)}`);
+}
+const definitions = parsed.data.benchmarks;
+
+export function benchmarkDefinition(name: BenchmarkName): BenchmarkDefinition {
+  return definitions[name];
+}
+
+/** The MTEB task name a task's result JSON carries. */
+export function mtebTaskName(benchmark: BenchmarkName, task: TaskDefinition): string {
+  return task.mtebName ?? definitions[benchmark].mtebName ?? task.id;
+}
+
+/** Resolves task ids (or "all") to definitions, in the benchmark's order; an unknown id lists the known ones. */
+export function selectTasks(benchmark: BenchmarkName, ids: readonly string[] | undefined): TaskDefinition[] {
+  const all = definitions[benchmark].tasks;
+  if (!ids || ids.length === 0 || (ids.length === 1 && ids[0] === "all")) return all;
+  const known = new Map(all.map((t) => [t.id, t]));
+  for (const id of ids) {
+    if (!known.has(id)) {
+      throw new Error(`${definitions[benchmark].title} has no task "${id}"; tasks: ${all.map((t) => t.id).join(", ")}`);
+    }
+  }
+  return all.filter((t) => ids.includes(t.id));
+}
+
+export function isBenchmarkName(name: string): name is BenchmarkName {
+  return (BENCHMARKS as readonly string[]).includes(name);
+}

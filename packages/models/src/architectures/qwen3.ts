@@ -1,0 +1,41 @@
+// Qwen3 (model_type "qwen3"): the Llama block without q/k/v biases, plus an RMSNorm over each head's dim on queries
+// and keys (q_norm, k_norm) applied before RoPE. head_dim is explicit (128) and need not equal hidden/heads.
+// Added as the fourth architecture to show that one file + one registry line is enough.
+import { parseDecoderConfig, type ConfigDefaults } from "../config.js";
+import { defaultInvFreq } from "../rope.js";
+import { llamaModules, type Architecture, type DecoderSpec } from "./types.js";
+import { qwenTokenizer } from "./tokenizers.js";
+
+// transformers' Qwen3Config defaults.
+export const qwen3Defaults: ConfigDefaults = {
+  vocab_size: 151936,
+  hidden_size: 4096,
+  intermediate_size: 22016,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  max_position_embeddings: 32768,
+  tie_word_embeddings: false,
+};
+
+export const qwen3: Architecture = {
+  modelType: "qwen3",
+  describe(raw, file): DecoderSpec {
+    const config = parseDecoderConfig(raw, file, qwen3Defaults);
+    const bias = config.attentionBias ?? false;
+    return {
+      modelType: "qwen3",
+      config,
+      modules: {
+        embed: "model.embed_tokens",
+        finalNorm: "model.norm",
+        layer: (i) => ({ ...llamaModules(i), qNorm: `model.layers.${i}.self_attn.q_norm`, kNorm: `model.layers.${i}.self_attn.k_norm` }),
+      },
+      bias: { q: bias, k: bias, v: bias, o: bias, mlp: false },
+      invFreq: defaultInvFreq(config.ropeTheta, config.headDim),
+      defaultAttention: "causal",
+      tokenizer: qwenTokenizer,
+    };
+  },
+};

@@ -1,0 +1,157 @@
+// Text → embedding as small visible parts (sentence-transformers style): tokenize (instruction + text, embed mask,
+// counted truncation) → sort by length and batch → model (last_hidden_state) → pool over the embed mask → normalize.
+import { pool, rows, type PoolingMode } from "@dembed/pooling";
+import type { Device, Logger, Tensor } from "@dembed/onnx";
+import type { AttentionMode } from "./config.js";
+import type { LinearHook } from "./graph/build.js";
+import type { ComputeDtype } from "./graph/inputs.js";
+import { loadModel, type LoadedModel } from "./model.js";
+import type { ResolveOptions } from "./resolve.js";
+import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
+import { loadTokenizer, padBatch, type EncodedBatch, type EncodedRows, type Tokenizer, type TokenizerProfile } from "./tokenizer/index.js";
+
+/**
+ * What an adapter package (e.g. @dembed/lora applying a PEFT folder) hands the Embedder: a hook that rewrites each
+ * linear layer's output while the graph is built, plus values for any graph inputs that hook created.
+ */
+export interface LinearAdapter {
+  readonly name: string;
+  readonly linearHook: LinearHook;
+  readonly feeds?: () => Readonly<Record<string, Tensor>>;
+}
+
+export interface EmbedderOptions {
+  readonly device?: Device;
+  /** Default: the architecture's own (Dream bidirectional, autoregressive models causal). */
+  readonly attention?: AttentionMode;
+  /** Default "mean". last_token / eos_token append the EOS token after truncation. */
+  readonly pooling?: PoolingMode;
+  /** Longest input in tokens, special tokens included. Default 512 (llm2vec's default). */
+  readonly maxLength?: number;
+  readonly dtype?: ComputeDtype;
+  readonly adapter?: LinearAdapter;
+  readonly threads?: number;
+  readonly kernel?: KernelChoice;
+  /** Run ORT in a worker thread (keeps progress displays moving). */
+  readonly worker?: boolean;
+  /** Overrides of the architecture's tokenizer profile (pad, eos, padding side, template …). */
+  readonly profile?: Partial<TokenizerProfile>;
+  readonly resolve?: ResolveOptions;
+  readonly logger?: Logger;
+}
+
+export interface EmbedOptions {
+  /** One instruction for all inputs or one per input; only the text's tokens are pooled. */
+  readonly instruction?: string | readonly (string | undefined)[];
+  /** Default 8. */
+  readonly batchSize?: number;
+  /** L2-normalize each embedding. Default true (cosine similarity becomes a dot product). */
+  readonly normalize?: boolean;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface EncodeResult {
+  /** One row per input, in input order. */
+  readonly embeddings: Float32Array[];
+  /** How many inputs were cut to maxLength, and which. */
+  readonly truncated: number;
+  readonly truncatedIndices: readonly number[];
+}
+
+export class Embedder {
+  readonly pooling: PoolingMode;
+  readonly maxLength: number;
+  readonly profile: TokenizerProfile;
+
+  private constructor(
+    readonly model: LoadedModel,
+    readonly tokenizer: Tokenizer,
+    readonly session: DecoderSession,
+    options: EmbedderOptions,
+  ) {
+    this.pooling = options.pooling ?? "mean";
+    this.maxLength = options.maxLength ?? 512;
+    this.profile = { ...model.spec.tokenizer.profile, ...options.profile };
+  }
+
+  static async load(ref: string, options: EmbedderOptions = {}): Promise<Embedder> {
+    const model = await loadModel(ref, options.resolve);
+    const tokenizer = await loadTokenizer(model.dir);
+    const session = new DecoderSession(model, {
+      attention: options.attention,
+      kernel: options.kernel,
+      computeDtype: options.dtype,
+      device: options.device,
+      threads: options.threads,
+      worker: options.worker,
+      linearHook: options.adapter?.linearHook,
+      extraFeeds: options.adapter?.feeds,
+      logger: options.logger,
+    });
+    return new Embedder(model, tokenizer, session, options);
+  }
+
+  /** Embedding size (the model's hidden size). */
+  get dimension(): number {
+    return this.model.spec.config.hiddenSize;
+  }
+
+  get attention(): AttentionMode {
+    return this.session.attention;
+  }
+
+  async encode(inputs: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await this.encodeDetailed(inputs, options)).embeddings;
+  }
+
+  async encodeDetailed(inputs: readonly string[], options: EmbedOptions = {}): Promise<EncodeResult> {
+    if (!Array.isArray(inputs)) throw new TypeError("Embedder.encode: inputs must be an array of strings");
+    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [] };
+    const batchSize = options.batchSize ?? 8;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${batchSize}`);
+    const encoded = this.tokenize(inputs, options.instruction);
+    // Longest first: similar lengths share a batch (little padding), and the largest batch runs first.
+    const order = encoded.rows.map((_, i) => i).sort((a, b) => encoded.rows[b]!.ids.length - encoded.rows[a]!.ids.length || a - b);
+    const embeddings: Float32Array[] = new Array(inputs.length);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const indices = order.slice(start, start + batchSize);
+      const batch = padBatch(indices.map((i) => encoded.rows[i]!), encoded.profile);
+      const pooled = this.pool(await this.forward(batch), batch, options.normalize ?? true);
+      indices.forEach((i, k) => (embeddings[i] = pooled[k]!));
+      options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
+    }
+    const truncatedIndices = encoded.rows.flatMap((r, i) => (r.truncated ? [i] : []));
+    return { embeddings, truncated: encoded.truncated, truncatedIndices };
+  }
+
+  /** Step 1: tokens, embed-mask starts and truncation flags, unpadded. */
+  tokenize(inputs: readonly string[], instruction?: EmbedOptions["instruction"]): EncodedRows {
+    const lastToken = this.pooling === "last_token" || this.pooling === "eos_token";
+    return this.tokenizer.encodeRows(inputs, {
+      profile: this.profile,
+      maxLength: this.maxLength,
+      instruction,
+      ...(lastToken ? { addEos: true } : {}),
+    });
+  }
+
+  /** Step 2: one padded batch through the model. */
+  forward(batch: EncodedBatch): Promise<HiddenStates> {
+    return this.session.run(batch, { where: "Embedder.encode" });
+  }
+
+  /** Step 3: pool the text's tokens (embed mask) and optionally normalize. */
+  pool(hidden: HiddenStates, batch: EncodedBatch, normalize: boolean): Float32Array[] {
+    const pooled = pool(hidden, { data: batch.attentionMask, dims: batch.dims }, {
+      mode: this.pooling,
+      embedMask: { data: batch.embedMask, dims: batch.dims },
+      normalize,
+    });
+    // Copies, so each row owns its buffer rather than pinning the whole batch.
+    return rows(pooled).map((r) => r.slice());
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,123 @@
+// DecoderSpec + bound checkpoint → ONNX graph: input_ids, attention_mask [B, T] int64 → last_hidden_state
+// [B, T, hidden] float32 after the final norm (no lm_head). Weights stay in the checkpoint's .safetensors files as
+// external data; F16/BF16 weights are cast to the compute dtype inside the graph.
+import {
+  Graph, add, cast, gather, linear, mul, reshape, rmsNormalization, rotaryEmbedding, silu, where, type DType, type Value,
+} from "@dembed/onnx";
+import type { AttentionMode } from "../config.js";
+import type { DecoderSpec, LayerModules } from "../architectures/types.js";
+import type { BoundWeights, WeightDtype } from "../weights.js";
+import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
+import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
+
+/**
+ * Called for every linear layer with its module path ("model.layers.0.self_attn.q_proj"), input and output; returns
+ * the value that replaces the output. LoRA adapters enter the graph through it; the model knows nothing of them.
+ */
+export type LinearHook = (modulePath: string, x: Value, y: Value) => Value;
+
+export interface DecoderGraphOptions {
+  /** A fixed mode, or "runtime": a bool scalar input named `causal` (masked and primitive kernels only). */
+  readonly attention?: AttentionMode | "runtime";
+  readonly kernel?: AttentionKernel;
+  /** float32 on CPU; float16 / bfloat16 for CUDA. Norm statistics and RoPE angles stay float32. */
+  readonly computeDtype?: ComputeDtype;
+  readonly linearHook?: LinearHook;
+  readonly name?: string;
+}
+
+export interface DecoderGraph {
+  readonly graph: Graph;
+  readonly spec: DecoderSpec;
+  readonly attention: AttentionMode | "runtime";
+  readonly kernel: AttentionKernel;
+  readonly inputIds: Value;
+  readonly attentionMask: Value;
+  readonly causal?: Value;
+  readonly lastHiddenState: Value;
+}
+
+export const INPUT_NAMES = { inputIds: "input_ids", attentionMask: "attention_mask", causal: "causal" } as const;
+export const OUTPUT_NAME = "last_hidden_state";
+
+const ONNX_DTYPE: Record<WeightDtype, DType> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
+
+export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOptions = {}): DecoderGraph {
+  const spec = weights.spec;
+  const c = spec.config;
+  const mode = options.attention ?? spec.defaultAttention;
+  const kernel = options.kernel ?? "masked";
+  const dtype = options.computeDtype ?? "float32";
+  if (mode === "runtime" && kernel === "flash") {
+    throw new Error("buildDecoderGraph: the flash kernels fix the attention mode at build time; use attention 'causal' or 'bidirectional'");
+  }
+  const graph = new Graph(options.name ?? `${spec.modelType}-${mode}-${kernel}`);
+
+  const inputIds = graph.input(INPUT_NAMES.inputIds, "int64", ["batch", "sequence"]);
+  const mask = graph.input(INPUT_NAMES.attentionMask, "int64", ["batch", "sequence"]);
+  const causal = mode === "runtime" ? graph.input(INPUT_NAMES.causal, "bool", []) : undefined;
+
+  // One initializer per checkpoint tensor, cast once to the compute dtype when stored narrower/wider.
+  const param = (name: string, castTo: DType | null = dtype): Value => {
+    const entry = weights.tensors.get(name);
+    if (!entry) throw new Error(`buildDecoderGraph: parameter '${name}' is not bound`);
+    const existing = graph.initializers.get(name)?.value;
+    const value = existing ?? graph.externalInitializer(name, ONNX_DTYPE[entry.dtype], entry.shape, {
+      location: entry.path,
+      offset: entry.dataOffset,
+      length: entry.byteLength,
+    });
+    return castTo && value.dtype !== castTo ? cast(value, castTo) : value;
+  };
+  const linearOf = (module: string, x: Value, bias: boolean): Value => {
+    const y = linear(x, param(`${module}.weight`), bias ? param(`${module}.bias`) : undefined);
+    return options.linearHook ? options.linearHook(module, x, y) : y;
+  };
+  // RMSNormalization and RotaryEmbedding have VJP rules, so even the primitive (training) kernel keeps them.
+  const norm = (x: Value, module: string): Value => rmsNormalization(x, param(`${module}.weight`), { epsilon: c.rmsNormEps });
+
+  const { cos, sin } = graph.scope("rope", () => ropeTables(graph, positionIds(mask), spec.invFreq, dtype));
+  const attnInputs: AttentionInputs = graph.scope("mask", () => {
+    const attnMode: AttentionMode | Value = causal ?? (mode as AttentionMode);
+    if (kernel === "masked") return { kernel, mode: attnMode, mask: attentionMask(mask, attnMode) };
+    if (kernel === "primitive") return { kernel, mode: attnMode, mask: additiveMask(attentionMask(mask, attnMode), dtype) };
+    return { kernel, mode: attnMode, seqlensK: seqlensK(mask), totalLength: totalLength(inputIds) };
+  });
+  const shape: AttentionShape = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
+
+  // Gather from the stored table, then cast: a BF16 embedding table is never widened as a whole.
+  let x = graph.scope("embed", () => {
+    const rows = gather(param(`${spec.modules.embed}.weight`, null), inputIds, 0); // [B, T, hidden]
+    return rows.dtype === dtype ? rows : cast(rows, dtype);
+  });
+
+  for (let i = 0; i < c.numLayers; i++) {
+    const m = spec.modules.layer(i);
+    x = graph.scope(`layers.${i}`, () => {
+      const h = norm(x, m.inputNorm);
+      const rotate = (y: Value, heads: number, headNorm: string | undefined) => {
+        const normed = headNorm ? reshape(norm(reshape(y, [0, 0, heads, c.headDim]), headNorm), [0, 0, heads * c.headDim]) : y;
+        return rotaryEmbedding(normed, cos, sin, { numHeads: heads });
+      };
+      const q = rotate(linearOf(m.q, h, spec.bias.q), c.numHeads, m.qNorm); // [B, T, H·D]
+      const k = rotate(linearOf(m.k, h, spec.bias.k), c.numKvHeads, m.kNorm); // [B, T, KV·D]
+      const v = linearOf(m.v, h, spec.bias.v);
+      const afterAttn = add(x, linearOf(m.o, attend(attnInputs, shape, q, k, v), spec.bias.o));
+      return add(afterAttn, mlp(norm(afterAttn, m.postAttentionNorm), m, linearOf, spec.bias.mlp));
+    });
+  }
+
+  const hidden = graph.scope("final", () => {
+    const normed = norm(x, spec.modules.finalNorm);
+    const out = normed.dtype === "float32" ? normed : cast(normed, "float32");
+    // Padded positions hold no token; zero them so left and right padding give identical tensors.
+    return where(realTokens(mask), out, 0);
+  });
+  const lastHiddenState = graph.output(hidden, OUTPUT_NAME);
+  return { graph, spec, attention: mode, kernel, inputIds, attentionMask: mask, causal, lastHiddenState };
+}
+
+/** SwiGLU: down(silu(gate(h)) · up(h)). */
+function mlp(h: Value, m: LayerModules, linearOf: (module: string, x: Value, bias: boolean) => Value, bias: boolean): Value {
+  return linearOf(m.down, mul(silu(linearOf(m.gate, h, bias)), linearOf(m.up, h, bias)), bias);
+}

@@ -1,0 +1,137 @@
+// Runs a decoder graph on batches: validates ids and masks, picks the attention kernel per call and reshapes the
+// batch for it, and keeps one ORT session per (kernel, mode) it has needed. Weights are never rebuilt: every graph
+// points at the same .safetensors bytes.
+import { createSession, createWorkerSession, type Device, type Logger, type Session, type Tensor } from "@dembed/onnx";
+import type { AttentionMode } from "../config.js";
+import type { LoadedModel } from "../model.js";
+import type { AttentionKernel } from "../graph/attention.js";
+import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type LinearHook } from "../graph/build.js";
+import type { ComputeDtype } from "../graph/inputs.js";
+import { InputError, equalLengthGroups, packRight, rowSpans, unpackRows, validateBatch, type InputBatch, type RowSpan } from "./batch.js";
+
+/**
+ * "auto": the O(T)-memory flash kernels (causal: GroupQueryAttention on rows moved to right padding; bidirectional:
+ * MultiHeadAttention on equal-length groups without padding), falling back to "masked" for masks with holes.
+ * "masked" / "primitive": one graph whose attention mode is a runtime input, any mask.
+ */
+export type KernelChoice = "auto" | AttentionKernel;
+
+export interface DecoderSessionOptions {
+  /** The mode run() uses when not told; default the architecture's (Dream: bidirectional, others causal). */
+  readonly attention?: AttentionMode;
+  readonly kernel?: KernelChoice;
+  readonly computeDtype?: ComputeDtype;
+  readonly device?: Device;
+  readonly threads?: number;
+  /** Run ORT in a worker thread so the event loop (and a progress bar) keeps moving. */
+  readonly worker?: boolean;
+  /** Injected into every linear layer (LoRA adapters). */
+  readonly linearHook?: LinearHook;
+  /** Extra feeds for graph inputs the hook added (e.g. LoRA A/B tensors). */
+  readonly extraFeeds?: () => Readonly<Record<string, Tensor>>;
+  readonly logger?: Logger;
+}
+
+export interface HiddenStates {
+  readonly dims: readonly [number, number, number];
+  /** [B, T, hidden] float32, zeros at padded positions. */
+  readonly data: Float32Array;
+}
+
+type GraphKey = "masked:runtime" | "primitive:runtime" | "flash:causal" | "flash:bidirectional";
+
+export class DecoderSession {
+  private readonly sessions = new Map<GraphKey, Promise<Session>>();
+  private released = false;
+  readonly attention: AttentionMode;
+  readonly kernel: KernelChoice;
+
+  constructor(
+    readonly model: LoadedModel,
+    private readonly options: DecoderSessionOptions = {},
+  ) {
+    this.attention = options.attention ?? model.spec.defaultAttention;
+    this.kernel = options.kernel ?? "auto";
+  }
+
+  /** The device sessions really run on (after any CUDA → CPU fallback); undefined before the first run. */
+  async device(): Promise<Device | undefined> {
+    const first = this.sessions.values().next().value;
+    return first ? (await first).device : undefined;
+  }
+
+  /** last_hidden_state for `batch`; padded positions are zero. */
+  async run(batch: InputBatch, options: { attention?: AttentionMode; where?: string } = {}): Promise<HiddenStates> {
+    if (this.released) throw new Error(`DecoderSession(${this.model.dir}): run() after release()`);
+    const mode = options.attention ?? this.attention;
+    if (mode !== "causal" && mode !== "bidirectional") throw new InputError(`attention must be "causal" or "bidirectional", got ${JSON.stringify(mode)}`);
+    validateBatch(batch, this.model.spec.config.vocabSize, options.where);
+    const [b, t] = batch.dims;
+    const hidden = this.model.spec.config.hiddenSize;
+    const out = new Float32Array(b * t * hidden);
+
+    const spans = this.kernel === "auto" || this.kernel === "flash" ? rowSpans(batch) : undefined;
+    if (!spans) {
+      if (this.kernel === "flash") {
+        throw new InputError(`${options.where ?? "input"}: an attention_mask row has holes; the flash kernels need left or right padding (use kernel "masked")`);
+      }
+      const kernel = this.kernel === "primitive" ? "primitive" : "masked";
+      const causal: Tensor = { dtype: "bool", dims: [], data: Uint8Array.of(mode === "causal" ? 1 : 0) };
+      out.set(await this.forward(`${kernel}:runtime`, batch, { [INPUT_NAMES.causal]: causal }));
+      return { dims: [b, t, hidden], data: out };
+    }
+    // Each group runs with no padding that the kernel cannot see: causal rows packed to the right (one run),
+    // bidirectional rows of equal length together (one run per length).
+    const groups: RowSpan[][] = mode === "causal" ? [spans.filter((s) => s.length > 0)] : equalLengthGroups(spans);
+    for (const group of groups) {
+      if (group.length === 0) continue;
+      const packed = packRight(batch, group);
+      const result = await this.forward(`flash:${mode}`, packed, {});
+      unpackRows(result, packed.dims[1], group, out, t, hidden);
+    }
+    return { dims: [b, t, hidden], data: out };
+  }
+
+  private async forward(key: GraphKey, batch: InputBatch, extra: Record<string, Tensor>): Promise<Float32Array> {
+    const session = await this.session(key);
+    const feeds: Record<string, Tensor> = {
+      [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: batch.inputIds },
+      [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: batch.attentionMask },
+      ...extra,
+      ...this.options.extraFeeds?.(),
+    };
+    const result = await session.run(feeds, { outputs: [OUTPUT_NAME] });
+    return result[OUTPUT_NAME]!.data as Float32Array;
+  }
+
+  private session(key: GraphKey): Promise<Session> {
+    let pending = this.sessions.get(key);
+    if (!pending) {
+      const [kernel, mode] = key.split(":") as [AttentionKernel, AttentionMode | "runtime"];
+      const built = buildDecoderGraph(this.model.weights, {
+        attention: mode,
+        kernel,
+        computeDtype: this.options.computeDtype,
+        linearHook: this.options.linearHook,
+      });
+      const open = this.options.worker ? createWorkerSession : createSession;
+      pending = open(built.graph, {
+        device: this.options.device,
+        threads: this.options.threads,
+        name: `${this.model.ref} (${key})`,
+        ...(this.options.logger ? { logger: this.options.logger } : {}),
+      });
+      this.sessions.set(key, pending);
+      pending.catch(() => this.sessions.delete(key));
+    }
+    return pending;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(sessions.map(async (s) => (await s).release()));
+  }
+}

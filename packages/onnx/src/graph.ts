@@ -1,0 +1,219 @@
+// The graph record that every op, the serializer and the autodiff share. Ops (ops.ts) infer shapes and call
+// `Graph.addNode`; nothing here knows any op's semantics.
+
+export type DType =
+  | "float32"
+  | "float16"
+  | "bfloat16"
+  | "float64"
+  | "int64"
+  | "int32"
+  | "int8"
+  | "uint8"
+  | "bool";
+
+/** A dimension: a fixed size, or a named symbolic size ("batch", "seq") that the session fixes at run time. */
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+export interface DataTypeMap {
+  float32: Float32Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  float64: Float64Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+}
+export type TensorData = DataTypeMap[DType];
+
+export const BYTES_PER_ELEMENT: Record<DType, number> = {
+  float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1,
+};
+
+export const isFloat = (d: DType): boolean => d === "float32" || d === "float16" || d === "bfloat16" || d === "float64";
+
+/** Float attributes are wrapped so that 1 and 1.0 serialize as the types ONNX expects. */
+export class FloatAttr {
+  constructor(readonly value: number) {}
+}
+export class FloatsAttr {
+  constructor(readonly value: readonly number[]) {}
+}
+export const attrFloat = (v: number): FloatAttr => new FloatAttr(v);
+export const attrFloats = (v: readonly number[]): FloatsAttr => new FloatsAttr(v);
+
+export interface TensorAttr {
+  readonly kind: "tensor";
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly data: TensorData;
+}
+/** Plain numbers are INT attributes; strings are STRING; arrays follow their element type. */
+export type AttrValue = number | readonly number[] | string | readonly string[] | FloatAttr | FloatsAttr | TensorAttr;
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export class GraphBuildError extends Error {
+  override name = "GraphBuildError";
+}
+
+export class Value {
+  constructor(
+    readonly graph: Graph,
+    readonly name: string,
+    readonly dtype: DType,
+    readonly shape: Shape,
+    /** The node that computes this value; null for graph inputs and initializers. */
+    readonly producer: Node | null,
+  ) {}
+  get rank(): number {
+    return this.shape.length;
+  }
+  toString(): string {
+    return `${this.name}: ${this.dtype}[${this.shape.join(",")}]`;
+  }
+}
+
+export interface Node {
+  readonly opType: string;
+  /** "" is the default ONNX domain; "com.microsoft" for contrib ops. */
+  readonly domain: string;
+  readonly name: string;
+  /** null marks an omitted optional input (serialized as ""). */
+  readonly inputs: readonly (Value | null)[];
+  readonly outputs: readonly Value[];
+  readonly attrs: Attrs;
+}
+
+export interface ExternalData {
+  /** Path of the data file, relative to the .onnx file's folder when serialized. */
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface Initializer {
+  readonly value: Value;
+  readonly data?: TensorData;
+  readonly external?: ExternalData;
+}
+
+export interface OutputType {
+  readonly dtype: DType;
+  readonly shape: Shape;
+}
+
+export class Graph {
+  readonly nodes: Node[] = [];
+  readonly inputs: Value[] = [];
+  readonly outputs: Value[] = [];
+  readonly initializers = new Map<string, Initializer>();
+  /** Opset imports; ops raise the version they need. */
+  readonly opsets = new Map<string, number>([["", 23]]);
+  private readonly names = new Set<string>();
+  private readonly scopes: string[] = [];
+
+  constructor(readonly name = "dembed") {}
+
+  /** A unique name under the current scope, so ORT errors point at a readable place ("layers.3/attn/MatMul_2"). */
+  uniqueName(base: string): string {
+    const prefix = this.scopes.length ? `${this.scopes.join("/")}/` : "";
+    let name = `${prefix}${base}`;
+    for (let i = 1; this.names.has(name); i++) name = `${prefix}${base}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  /** The name `uniqueName(base)` would return now, without claiming it (ops name the node in build errors). */
+  peekName(base: string): string {
+    const prefix = this.scopes.length ? `${this.scopes.join("/")}/` : "";
+    let name = `${prefix}${base}`;
+    for (let i = 1; this.names.has(name); i++) name = `${prefix}${base}_${i}`;
+    return name;
+  }
+
+  /** Runs `build` with node and value names prefixed by `scope`. */
+  scope<T>(scope: string, build: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return build();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new GraphBuildError(`graph '${this.name}': the name '${name}' is already used`);
+    this.names.add(name);
+    return name;
+  }
+
+  input(name: string, dtype: DType, shape: Shape): Value {
+    const v = new Value(this, this.claim(name), dtype, shape, null);
+    this.inputs.push(v);
+    return v;
+  }
+
+  initializer(name: string, dtype: DType, dims: readonly number[], data: TensorData): Value {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== count) {
+      throw new GraphBuildError(`initializer '${name}': ${data.length} elements for dims [${dims}] (expected ${count})`);
+    }
+    const v = new Value(this, this.claim(name), dtype, dims, null);
+    this.initializers.set(v.name, { value: v, data });
+    return v;
+  }
+
+  /** A weight that stays in its own file (e.g. a .safetensors tensor), read by ORT at session creation. */
+  externalInitializer(name: string, dtype: DType, dims: readonly number[], external: ExternalData): Value {
+    const bytes = dims.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
+    if (bytes !== external.length) {
+      throw new GraphBuildError(
+        `initializer '${name}': ${dtype}[${dims}] needs ${bytes} bytes but ${external.location} gives ${external.length}`,
+      );
+    }
+    const v = new Value(this, this.claim(name), dtype, dims, null);
+    this.initializers.set(v.name, { value: v, external });
+    return v;
+  }
+
+  /** Low level: ops call this after they have checked operands and inferred output types. */
+  addNode(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attrs: Attrs,
+    outputTypes: readonly OutputType[],
+    options: { domain?: string; name?: string; outputNames?: readonly string[] } = {},
+  ): Value[] {
+    for (const v of inputs) {
+      if (v && v.graph !== this) throw new GraphBuildError(`${opType}: operand ${v.name} belongs to another graph`);
+    }
+    const nodeName = this.uniqueName(options.name ?? opType);
+    const outputs: Value[] = [];
+    const node: Node = { opType, domain: options.domain ?? "", name: nodeName, inputs, outputs, attrs };
+    outputTypes.forEach((t, i) => {
+      const name = options.outputNames?.[i] ? this.claim(options.outputNames[i]!) : this.uniqueName(`${nodeName.split("/").pop()}_out${i}`);
+      outputs.push(new Value(this, name, t.dtype, t.shape, node));
+    });
+    this.nodes.push(node);
+    return outputs;
+  }
+
+  /** Marks `value` as a graph output, under `name` when given (an Identity node renames it). */
+  output(value: Value, name?: string): Value {
+    let out = value;
+    if (name && name !== value.name) {
+      [out] = this.addNode("Identity", [value], {}, [{ dtype: value.dtype, shape: value.shape }], { outputNames: [name] }) as [Value];
+    }
+    this.outputs.push(out);
+    return out;
+  }
+
+  useOpset(domain: string, version: number): void {
+    if ((this.opsets.get(domain) ?? 0) < version) this.opsets.set(domain, version);
+  }
+}
+
+export const describe = (v: Value): string => `${v.name} ${v.dtype}[${v.shape.join(",")}]`;

@@ -1,0 +1,89 @@
+// Matrix products. HF Linear weights are [out, in]: linear() uses FusedMatMul transB so ORT reads the weight in
+// place; a Transpose of an initializer would be constant-folded into a second copy of every weight.
+import { attrFloat, type Dim, type Value } from "../graph.js";
+import { add } from "./elementwise.js";
+import { OpCheck } from "./core.js";
+
+const MATMUL_TYPES = ["float32", "float16", "bfloat16", "float64", "int32", "int64"] as const;
+
+/** numpy matmul: [...,M,K]·[...,K,N] with batch broadcasting; 1-D operands get a dim added and removed. */
+export function matmul(a: Value, b: Value): Value {
+  const c = new OpCheck("MatMul", a.graph, [["a", a], ["b", b]]);
+  c.dtype("a", a, MATMUL_TYPES);
+  c.sameDtype([["a", a], ["b", b]]);
+  if (a.rank === 0 || b.rank === 0) c.fail("operands must have rank ≥ 1");
+  const shape = productShape(c, a.shape, b.shape, false, false);
+  return c.emit1([a, b], {}, { dtype: a.dtype, shape });
+}
+
+function productShape(c: OpCheck, aShape: readonly Dim[], bShape: readonly Dim[], transA: boolean, transB: boolean): Dim[] {
+  const a = aShape.length === 1 ? [1, aShape[0]!] : [...aShape];
+  const b = bShape.length === 1 ? [bShape[0]!, 1] : [...bShape];
+  const swap = (s: Dim[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s);
+  const [x, y] = [swap(a, transA), swap(b, transB)];
+  const m = x[x.length - 2]!;
+  const k = x[x.length - 1]!;
+  const k2 = y[y.length - 2]!;
+  const n = y[y.length - 1]!;
+  c.sameDim(`inner dims differ (a's K = ${k}, b's K = ${k2})`, k, k2);
+  const batch = c.broadcast([["a batch dims", x.slice(0, -2)], ["b batch dims", y.slice(0, -2)]]);
+  const out = [...batch, m, n];
+  if (bShape.length === 1) out.pop();
+  if (aShape.length === 1) out.splice(out.length - (bShape.length === 1 ? 1 : 2), 1);
+  return out;
+}
+
+export interface GemmOptions {
+  c?: Value;
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+}
+
+/** alpha·op(A)·op(B) + beta·C on 2-D operands. */
+export function gemm(a: Value, b: Value, { c: bias, transA = false, transB = false, alpha = 1, beta = 1 }: GemmOptions = {}): Value {
+  const c = new OpCheck("Gemm", a.graph, [["a", a], ["b", b], ["c", bias]]);
+  c.dtype("a", a, MATMUL_TYPES);
+  c.sameDtype([["a", a], ["b", b], ...(bias ? [["c", bias] as const] : [])]);
+  c.rank("a", a, 2);
+  c.rank("b", b, 2);
+  const shape = productShape(c, a.shape, b.shape, transA, transB);
+  if (bias) {
+    const joined = c.broadcast([["op(A)·op(B)", shape], ["c", bias.shape]]);
+    if (joined.length !== 2 || joined[0] !== shape[0] || joined[1] !== shape[1]) c.fail(`c must broadcast to [${shape.join(",")}]`);
+  }
+  const attrs = { transA: transA ? 1 : 0, transB: transB ? 1 : 0, alpha: attrFloat(alpha), beta: attrFloat(beta) };
+  return c.emit1(bias ? [a, b, bias] : [a, b], attrs, { dtype: a.dtype, shape });
+}
+
+export interface FusedMatMulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+}
+
+/** com.microsoft FusedMatMul: alpha·op(A)·op(B) on N-D operands (transposes swap the last two dims). */
+export function fusedMatMul(a: Value, b: Value, { transA = false, transB = false, alpha = 1 }: FusedMatMulOptions = {}): Value {
+  const c = new OpCheck("FusedMatMul", a.graph, [["a", a], ["b", b]]);
+  c.dtype("a", a, ["float32", "float16", "bfloat16", "float64"]);
+  c.sameDtype([["a", a], ["b", b]]);
+  if ((transA && a.rank < 2) || (transB && b.rank < 2) || a.rank === 0 || b.rank === 0) {
+    c.fail("operands must have rank ≥ 1, and rank ≥ 2 where transposed");
+  }
+  const shape = productShape(c, a.shape, b.shape, transA, transB);
+  a.graph.useOpset("com.microsoft", 1);
+  return c.emit1([a, b], { transA: transA ? 1 : 0, transB: transB ? 1 : 0, alpha: attrFloat(alpha) }, { dtype: a.dtype, shape }, "com.microsoft");
+}
+
+/** x·Wᵀ (+ bias) with W in HF layout [out, in]. */
+export function linear(x: Value, weight: Value, bias?: Value): Value {
+  const c = new OpCheck("FusedMatMul", x.graph, [["x", x], ["weight", weight], ["bias", bias]]);
+  c.rank("weight", weight, 2);
+  if (bias) {
+    c.rank("bias", bias, 1);
+    c.sameDim("bias length differs from weight's out dim", bias.shape[0]!, weight.shape[0]!);
+  }
+  const y = fusedMatMul(x, weight, { transB: true });
+  return bias ? add(y, bias) : y;
+}

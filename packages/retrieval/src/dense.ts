@@ -1,0 +1,164 @@
+import { TopK } from "./topk.js";
+import { excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+
+export interface DenseSearchOptions {
+  /** Documents kept per query. */
+  k: number;
+  /** "cosine" (default) L2-normalizes both sides; "dot" uses raw inner products. */
+  similarity?: Similarity;
+  /** Documents scored at once; memory beyond the inputs is `blockSize × dim` floats. Default 1024. */
+  blockSize?: number;
+  /** Document ids removed from a query's ranking (not scored low: removed). */
+  exclude?: Exclusions;
+}
+
+/** Vectors with their ids, one id per vector. */
+export interface LabeledVectors {
+  ids: readonly string[];
+  vectors: readonly Float32Array[];
+}
+
+/**
+ * Exact top-k search that takes the corpus block by block, so a corpus can be streamed from disk and never held whole.
+ * Each query keeps a k-sized heap; the work is |Q| × |D| dot products and the extra memory one packed block.
+ */
+export class DenseSearcher {
+  private readonly dim: number;
+  private readonly queryMatrix: Float32Array; // [Q, dim], normalized for cosine
+  private readonly heaps: TopK[];
+  private readonly excluded: Array<ReadonlySet<string> | undefined>;
+  private readonly queryIds: readonly string[];
+  private readonly similarity: Similarity;
+  private readonly blockSize: number;
+  private readonly block: Float32Array; // [blockSize, dim]
+  private docsSeen = 0;
+
+  constructor(queries: LabeledVectors, options: DenseSearchOptions) {
+    const { ids, vectors } = queries;
+    if (ids.length !== vectors.length) {
+      throw new Error(`dense search: ${ids.length} query ids but ${vectors.length} query vectors`);
+    }
+    if (ids.length === 0) throw new Error("dense search: no queries");
+    this.similarity = options.similarity ?? "cosine";
+    if (this.similarity !== "cosine" && this.similarity !== "dot") {
+      throw new Error(`dense search: similarity must be "cosine" or "dot", got ${JSON.stringify(this.similarity)}`);
+    }
+    this.blockSize = options.blockSize ?? 1024;
+    if (!Number.isInteger(this.blockSize) || this.blockSize < 1) {
+      throw new Error(`dense search: blockSize must be a positive integer, got ${this.blockSize}`);
+    }
+    this.dim = (vectors[0] as Float32Array).length;
+    if (this.dim === 0) throw new Error("dense search: query vectors are empty");
+    this.queryMatrix = new Float32Array(ids.length * this.dim);
+    vectors.forEach((v, i) => this.pack(v, this.queryMatrix, i, `query ${ids[i]}`));
+    this.heaps = ids.map(() => new TopK(options.k));
+    this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
+    this.block = new Float32Array(Math.min(this.blockSize, 1 << 20) * this.dim);
+    this.queryIds = ids;
+  }
+
+  /** Scores a batch of documents against every query; batches of any size, in any number of calls. */
+  addDocuments(docs: LabeledVectors): void {
+    const { ids, vectors } = docs;
+    if (ids.length !== vectors.length) {
+      throw new Error(`dense search: ${ids.length} document ids but ${vectors.length} document vectors`);
+    }
+    for (let start = 0; start < ids.length; start += this.blockSize) {
+      const end = Math.min(ids.length, start + this.blockSize);
+      for (let j = start; j < end; j++) this.pack(vectors[j] as Float32Array, this.block, j - start, `document ${ids[j]}`);
+      this.scoreBlock(ids, start, end);
+    }
+    this.docsSeen += ids.length;
+  }
+
+  /** The ranking so far, best first within each query. */
+  run(): Run {
+    const out: Run = {};
+    this.queryIds.forEach((qid, i) => (out[qid] = (this.heaps[i] as TopK).toRecord()));
+    return out;
+  }
+
+  get documentCount(): number {
+    return this.docsSeen;
+  }
+
+  private scoreBlock(ids: readonly string[], start: number, end: number): void {
+    const dim = this.dim;
+    const q = this.queryMatrix;
+    const block = this.block;
+    const nq = this.heaps.length;
+    for (let j = start; j < end; j++) {
+      const docId = ids[j] as string;
+      const off = (j - start) * dim;
+      for (let i = 0; i < nq; i++) {
+        if (this.excluded[i]?.has(docId)) continue;
+        const qOff = i * dim;
+        // Four accumulators let V8 keep the loop in registers; float64 sums keep long vectors exact enough for ties.
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let d = 0;
+        for (; d + 3 < dim; d += 4) {
+          s0 += (q[qOff + d] as number) * (block[off + d] as number);
+          s1 += (q[qOff + d + 1] as number) * (block[off + d + 1] as number);
+          s2 += (q[qOff + d + 2] as number) * (block[off + d + 2] as number);
+          s3 += (q[qOff + d + 3] as number) * (block[off + d + 3] as number);
+        }
+        for (; d < dim; d++) s0 += (q[qOff + d] as number) * (block[off + d] as number);
+        (this.heaps[i] as TopK).push(docId, s0 + s1 + s2 + s3);
+      }
+    }
+  }
+
+  /** Copies a vector into row `row` of `target`, normalizing for cosine; rejects wrong sizes and non-finite values. */
+  private pack(v: Float32Array, target: Float32Array, row: number, what: string): void {
+    if (v.length !== this.dim) throw new Error(`dense search: ${what} has ${v.length} dims, expected ${this.dim}`);
+    let norm = 0;
+    for (let d = 0; d < v.length; d++) {
+      const x = v[d] as number;
+      if (!Number.isFinite(x)) throw new Error(`dense search: ${what} has a non-finite value at index ${d}`);
+      norm += x * x;
+    }
+    // A zero vector has no direction: under cosine it scores 0 against everything rather than NaN.
+    const scale = this.similarity === "cosine" ? (norm > 0 ? 1 / Math.sqrt(norm) : 0) : 1;
+    const off = row * this.dim;
+    for (let d = 0; d < v.length; d++) target[off + d] = (v[d] as number) * scale;
+  }
+}
+
+/** Exact top-k over an in-memory corpus, scored in blocks of `blockSize` documents. */
+export function denseSearch(queries: LabeledVectors, docs: LabeledVectors, options: DenseSearchOptions): Run {
+  const searcher = new DenseSearcher(queries, options);
+  searcher.addDocuments(docs);
+  return searcher.run();
+}
+
+/**
+ * Scores each query's own candidate list (a reranking task such as FollowIR's top_ranked), keeping every candidate.
+ * A candidate without a vector is an error: silently dropping it would shift every rank below it.
+ */
+export function rerankDense(
+  queries: LabeledVectors,
+  docVectors: ReadonlyMap<string, Float32Array>,
+  candidates: Readonly<Record<string, readonly string[]>>,
+  similarity: Similarity = "cosine",
+): Run {
+  const out: Run = {};
+  queries.ids.forEach((qid, i) => {
+    const list = candidates[qid];
+    if (!list) throw new Error(`rerank: query ${qid} has no candidate list`);
+    const ids: string[] = [];
+    const vectors: Float32Array[] = [];
+    for (const docId of new Set(list)) {
+      const v = docVectors.get(docId);
+      if (!v) throw new Error(`rerank: candidate ${docId} of query ${qid} has no document vector`);
+      ids.push(docId);
+      vectors.push(v);
+    }
+    if (ids.length === 0) {
+      out[qid] = {};
+      return;
+    }
+    const one = { ids: [qid], vectors: [queries.vectors[i] as Float32Array] };
+    out[qid] = denseSearch(one, { ids, vectors }, { k: ids.length, similarity })[qid] ?? {};
+  });
+  return out;
+}
