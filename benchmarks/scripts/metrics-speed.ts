@@ -5,7 +5,7 @@
  *   npx tsx benchmarks/scripts/metrics-speed.ts [--queries 10000] [--docs 1000] [--relevant 5] [--no-io]
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { evaluate, formatTrecEval, readRun, writeRun } from "@dembed/metrics";
@@ -27,20 +27,28 @@ const random = () => {
   return seed / 4294967296;
 };
 
+/** Wall time, and CPU time of this process (steadier when other work shares the machine). */
+function report(label: string, wallStart: number, cpuStart: NodeJS.CpuUsage): void {
+  const cpu = process.cpuUsage(cpuStart);
+  const wall = (performance.now() - wallStart) / 1000;
+  console.log(`${label.padEnd(44)} ${wall.toFixed(2)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s cpu`);
+}
+
 function time<T>(label: string, work: () => T): T {
-  const start = performance.now();
+  const [wall, cpu] = [performance.now(), process.cpuUsage()];
   const result = work();
-  console.log(`${label.padEnd(44)} ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  report(label, wall, cpu);
   return result;
 }
 
 async function timeAsync<T>(label: string, work: () => Promise<T>): Promise<T> {
-  const start = performance.now();
+  const [wall, cpu] = [performance.now(), process.cpuUsage()];
   const result = await work();
-  console.log(`${label.padEnd(44)} ${((performance.now() - start) / 1000).toFixed(2)} s`);
+  report(label, wall, cpu);
   return result;
 }
 
+console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
 console.log(`${numQueries} queries × ${docsPerQuery} docs, ~${relevantPerQuery} graded judgements per query (+ as many judged non-relevant)`);
 const { qrels, run } = time("build qrels and run in memory", () => {
   const qrels = new Map<string, Map<string, number>>();

@@ -26,6 +26,8 @@ export interface BenchmarkOptions {
   instruction?: string;
   /** The command line, for the report. */
   command?: string;
+  /** Lines for the report's notes (e.g. a default model that could not be loaded). */
+  notes?: string[];
 }
 
 export interface BenchmarkOutcome {
@@ -95,7 +97,16 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const reportFile = join(dir, "report.md");
   writeFileAtomic(
     reportFile,
-    markdownReport({ benchmark: options.benchmark, systems: runs, sources, skipped, warnings, ...(plotFile ? { plotFile } : {}), ...(options.command ? { command: options.command } : {}) }),
+    markdownReport({
+      benchmark: options.benchmark,
+      systems: runs,
+      sources,
+      skipped,
+      warnings,
+      ...(plotFile ? { plotFile } : {}),
+      ...(options.command ? { command: options.command } : {}),
+      ...(options.notes?.length ? { notes: options.notes } : {}),
+    }),
   );
   return { dir, reportFile, ...(plotFile ? { plotFile: join(dir, plotFile) } : {}), systems: runs, skipped, warnings };
 }

@@ -26,9 +26,9 @@ export class TaskDataMissing extends Error {
 }
 
 function missing(benchmark: BenchmarkName, task: TaskDefinition, dataset: string, options: LoadOptions): TaskDataMissing {
-  const where = options.dataDir ? `under ${options.dataDir} (as ${dataset}, or its last path part) or` : "";
+  const where = options.dataDir ? `under ${options.dataDir} (as ${dataset}, or its last path part) or ` : "";
   return new TaskDataMissing(
-    `${benchmarkDefinition(benchmark).title} task "${task.id}": dataset ${dataset} not found ${where} in the Hugging Face hub cache; ` +
+    `${benchmarkDefinition(benchmark).title} task "${task.id}": dataset ${dataset} not found ${where}in the Hugging Face hub cache; ` +
       `download it there or pass --data <folder>`,
   );
 }

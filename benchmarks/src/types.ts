@@ -36,6 +36,8 @@ export interface DatasetSource {
   revision: string | null;
   /** The generator's seed, for generated data. */
   seed?: number;
+  /** The generator's sizes, for generated data. */
+  generator?: { contextLengths: number[]; docsPerLength: number; queriesPerLength: number; wordsPerToken: number };
 }
 
 export interface RetrievalTaskData {

@@ -101,7 +101,8 @@ function generate(
     });
     return { split: `test_${length}`, contextLength: length, corpus, queries, qrels };
   });
-  return { benchmark: "longembed", taskId: task, splits, source: { kind: "generated", dataset: `dembed ${task} generator`, revision: null, seed }, warnings: [] };
+  const generator = { contextLengths: [...lengths], docsPerLength: nDocs, queriesPerLength: nQueries, wordsPerToken };
+  return { benchmark: "longembed", taskId: task, splits, source: { kind: "generated", dataset: `dembed ${task} generator`, revision: null, seed, generator }, warnings: [] };
 }
 
 /**

@@ -12,3 +12,7 @@ export type { AdapterSettings } from "./settings.js";
 export { adapterFromTensors, adapterTensors, createAdapter, mergeAdapter } from "./adapter.js";
 export type { AdapterTensor, LoraAdapter } from "./adapter.js";
 export { loadAdapter, saveAdapter } from "./io.js";
+export { checkInjected, dropoutMaskName, loraInjection, loraLinearAdapter } from "./inject.js";
+export type { LoraGraphOptions, LoraInjection, LoraLayerInputs } from "./inject.js";
+export { dropoutMasks, fillKeepMask } from "./dropout.js";
+export { mergeAdapterIntoModel } from "./merge-model.js";

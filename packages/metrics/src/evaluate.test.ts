@@ -86,6 +86,15 @@ describe("evaluate: trec_eval semantics", () => {
     expect(evaluate(relevant, wide, ["P.1,2,3,12"]).perQuery.get("q")).toEqual({ P_1: 1, P_2: 0.5, P_3: 2 / 3, P_12: 10 / 12 });
   });
 
+  it("ranks infinite scores, ties between them broken by doc id, on both ranking paths", () => {
+    const scores = { q: { a: Infinity, b: Infinity, c: -Infinity, d: -Infinity, e: 0 } };
+    const order = (doc: string) => 1 / evaluate({ q: { [doc]: 1 } }, scores, ["recip_rank"]).perQuery.get("q")!.recip_rank!;
+    expect(["b", "a", "e", "d", "c"].map(order)).toEqual([1, 2, 3, 4, 5]);
+    const many = { q: { ...scores.q, ...Object.fromEntries([..."fghijklm"].map((d) => [d, 0])) } };
+    const judged = { q: Object.fromEntries([..."bcdfghijklm"].map((d) => [d, 1])) }; // all but a and e
+    expect(evaluate(judged, many, ["P.1,2,13"]).perQuery.get("q")).toEqual({ P_1: 1, P_2: 0.5, P_13: 11 / 13 });
+  });
+
   it("skips queries absent from the run, or scores them 0 with completeQueries", () => {
     const judged = { q1: { d1: 1 }, q2: { d2: 1 } };
     const partial = { q1: { d1: 1 }, q9: { d1: 1 } };

@@ -70,3 +70,4 @@ export { DecoderSession, type DecoderSessionOptions, type HiddenStates, type Ker
 export { Embedder, type EmbedOptions, type EmbedderOptions, type EncodeResult, type LinearAdapter } from "./embedder.js";
 export { createTinyModel, type TinyArchitecture, type TinyModelOptions } from "./tiny.js";
 export { referenceForward, type ReferenceBatch, type ReferenceWeights } from "./reference.js";
+export { exportModel, type ExportOptions, type ExportedModel } from "./export.js";

@@ -182,7 +182,8 @@ function cudaProviderMissing(): string | undefined {
 export function wrapError(e: unknown, model: string, context?: string): SessionError {
   if (e instanceof SessionError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  const node = /Name:'([^']*)'/.exec(message)?.[1] ?? /node[: ]+'?([^\s']+)'? /i.exec(message)?.[1];
+  // ORT names the node as "… node. Name:'x' …" at run time and "Node (x) Op (…)" at load time.
+  const node = /Name:'([^']*)'/.exec(message)?.[1] ?? /Node \(([^)]+)\) Op/.exec(message)?.[1];
   return new SessionError(`model '${model}'${context ? `: ${context}` : ""}: ${message}`, model, node, { cause: e });
 }
 

@@ -46,7 +46,7 @@ export type GradCheckBuild<K extends string = string> = (graph: Graph, inputs: R
 export async function checkGradient<K extends string>(
   build: GradCheckBuild<K>,
   inputs: Readonly<Record<K, GradCheckInput>>,
-  opts: GradCheckOptions<K>,
+  opts: GradCheckOptions<NoInfer<K>>,
 ): Promise<GradCheckResult> {
   return check(build as GradCheckBuild, inputs, opts);
 }
@@ -84,6 +84,7 @@ async function check(
     };
 
     let checked = 0;
+    let failing = 0;
     let maxError = 0;
     const failures: string[] = [];
     for (const name of opts.wrt) {
@@ -105,12 +106,14 @@ async function check(
         const err = Math.abs(a - n) / (Math.abs(n) + rms);
         checked++;
         if (!(err <= tol)) {
+          failing++;
           if (failures.length < 10) failures.push(`${name}[${unravel(j, t.dims)}]: analytic ${a}, numeric ${n} (error ${err.toExponential(2)} > ${tol})`);
         }
         maxError = Math.max(maxError, Number.isNaN(err) ? Infinity : err);
       });
     }
-    const summary = `${checked} entries of ${opts.wrt.join(", ")}: max error ${maxError.toExponential(2)} (tol ${tol}, eps ${eps})${failures.length ? `\n${failures.join("\n")}` : ""}`;
+    const head = `${checked} entries of ${opts.wrt.join(", ")}: max error ${maxError.toExponential(2)} (tol ${tol}, eps ${eps})`;
+    const summary = failing ? `${head}, ${failing} failing:\n${failures.join("\n")}` : head;
     return { checked, maxError, failures, summary };
   } finally {
     await fwd.release();

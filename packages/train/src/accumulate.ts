@@ -17,10 +17,12 @@ export class GradientAccumulator {
       const layout = Object.fromEntries(Object.entries(this.sums).map(([n, s]) => [n, new Float32Array(s.length)]));
       assertSameLayout(layout, grads, "GradientAccumulator.add");
     }
+    const first = this.added === 0;
     for (const name of sortedNames(grads)) {
       const s = this.sums[name] as Float64Array;
       const g = grads[name] as Float32Array;
-      for (let k = 0; k < g.length; k++) s[k] = (s[k] as number) + weight * (g[k] as number);
+      if (first && weight === 1) s.set(g);
+      else for (let k = 0; k < g.length; k++) s[k] = (s[k] as number) + weight * (g[k] as number);
     }
     this.added += 1;
   }
@@ -33,7 +35,13 @@ export class GradientAccumulator {
   /** The weighted sum as float32 tensors. */
   result(): NamedTensors {
     if (this.sums === undefined) throw new Error("GradientAccumulator: nothing was added");
-    return Object.fromEntries(Object.entries(this.sums).map(([n, s]) => [n, Float32Array.from(s)]));
+    return Object.fromEntries(
+      Object.entries(this.sums).map(([n, s]) => {
+        const out = new Float32Array(s.length);
+        out.set(s); // native float64 → float32 rounding
+        return [n, out];
+      }),
+    );
   }
 
   reset(): void {

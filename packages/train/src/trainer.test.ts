@@ -77,6 +77,11 @@ describe("train (GradCache loop on a toy encoder)", () => {
     await expect(train(toyParts(out, toyConfig({ steps: 4, save_steps: 2, seed: 8 })), { resume: true })).rejects.toThrow(/the config differs in seed/);
   });
 
+  it("will not start a fresh run over an earlier run's checkpoints", async () => {
+    await train(toyParts(out, toyConfig({ steps: 3, save_steps: 1 })), {});
+    await expect(train(toyParts(out, toyConfig({ steps: 3, save_steps: 1 })), {})).rejects.toThrow(/already holds checkpoints of a run \(newest: step 3\); resume it/);
+  });
+
   it("stops on a non-finite loss before updating, keeping the last checkpoint", async () => {
     const parts = toyParts(out, toyConfig({ steps: 10, save_steps: 3 }));
     const encode = parts.encoder.encodeNoGrad.bind(parts.encoder);

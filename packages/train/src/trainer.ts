@@ -5,7 +5,7 @@ import { HardNegativeNLL, RepLlama, type ContrastiveLoss } from "@dembed/losses"
 import { GradientAccumulator, planAccumulation } from "./accumulate.js";
 import { AdamW } from "./adamw.js";
 import { chunkByRole, layOutBatch, type ContrastiveExample, type TextRole } from "./batch-layout.js";
-import { latestCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { latestCheckpoint, listCheckpoints, writeCheckpoint } from "./checkpoint.js";
 import { clipGradNorm } from "./clip.js";
 import type { TrainConfig } from "./config.js";
 import { gradCacheStep, type ChunkEncoder } from "./gradcache.js";
@@ -110,6 +110,12 @@ export async function train<T, Chunk>(parts: TrainerParts<T, Chunk>, options: Tr
     lastLoss = state.lastLoss;
   } else if (options.resume) {
     options.onWarning?.(`no checkpoint in ${checkpointsDir(parts.outputDir)}; starting from step 0`);
+  } else {
+    // A fresh run must not mix its checkpoints with an earlier run's: pruning and resume go by step number.
+    const earlier = await listCheckpoints(checkpointsDir(parts.outputDir));
+    if (earlier.length > 0) {
+      throw new Error(`${parts.outputDir} already holds checkpoints of a run (newest: step ${earlier[0]!.step}); resume it, or train into another folder`);
+    }
   }
   const log = await JsonlLog.open(logPath(parts.outputDir), found === undefined ? {} : { resumeFromStep: step });
 

@@ -69,6 +69,24 @@ describe("vjp", () => {
     }
   });
 
+  it("differentiates w.r.t. an intermediate value and an input upstream of it together", async () => {
+    const g = new Graph();
+    const x = g.input("x", "float64", [3]);
+    const h = op.mul(x, 2);
+    const y = op.reduceSum(op.mul(h, h), [0]); // y = Σ (2x)²: dy/dh = 2h, dy/dx = 8x
+    const [dh, dx] = vjp(g, [y], [h, x]);
+    g.output(dh!, "dh");
+    g.output(dx!, "dx");
+    const session = await createSession(g, { threads: 1 });
+    try {
+      const out = await session.run({ x: { dtype: "float64", dims: [3], data: Float64Array.from([1, -2, 0.5]) } });
+      expect(Array.from(out.dh!.data as Float64Array)).toEqual([4, -8, 2]);
+      expect(Array.from(out.dx!.data as Float64Array)).toEqual([8, -16, 4]);
+    } finally {
+      await session.release();
+    }
+  });
+
   it("rejects what it cannot differentiate, naming the value or node", () => {
     const g = new Graph();
     const x = g.input("x", "float32", [2, 3]);
@@ -119,6 +137,7 @@ describe("checkGradient", () => {
 
   it("names a wrt that is not an input or not a float", async () => {
     const build = (_: Graph, v: Record<string, Value>) => op.mul(v.x!, 2);
+    // @ts-expect-error: wrt names are checked against the inputs at compile time too
     await expect(checkGradient(build, { x: f64([2]) }, { wrt: ["y"] })).rejects.toThrow(/wrt 'y' is not among the inputs/);
     const ids: GradCheckInput = { dtype: "int64", dims: [1], data: BigInt64Array.of(1n) };
     await expect(checkGradient(build, { x: f64([2]), ids }, { wrt: ["ids"] })).rejects.toThrow(/'ids' is int64/);

@@ -24,7 +24,7 @@ export interface VjpOptions {
  */
 export function vjp(graph: Graph, outputs: readonly Value[], wrt: readonly Value[], opts: VjpOptions = {}): Value[] {
   checkArguments(graph, outputs, wrt, opts.seeds);
-  const { onPath, reaches } = findPath(graph, outputs, wrt);
+  const onPath = findPath(graph, outputs, wrt);
   for (const w of wrt) {
     if (!onPath.has(w)) {
       throw new GraphBuildError(
@@ -45,10 +45,12 @@ export function vjp(graph: Graph, outputs: readonly Value[], wrt: readonly Value
     if (!node.outputs.some((o) => grads.has(o))) continue;
     const needed = node.inputs.map((v) => v !== null && onPath.has(v));
     if (!needed.some(Boolean)) continue;
-    const rule = (RULES as Partial<Record<string, (c: RuleContext) => readonly Grad[]>>)[node.opType];
+    const rule = node.domain === (node.opType === "FusedMatMul" ? "com.microsoft" : "")
+      ? (RULES as Partial<Record<string, (c: RuleContext) => readonly Grad[]>>)[node.opType]
+      : undefined;
     if (!rule) {
       throw new GraphBuildError(
-        `vjp: no VJP rule for op '${node.opType}' (node '${node.name}'), which lies between ${wrtNames(node, reaches)} and the outputs`,
+        `vjp: no VJP rule for op '${node.domain ? `${node.domain}.` : ""}${node.opType}' (node '${node.name}'), which lies between ${wrtNames(graph, node, wrt)} and the outputs`,
       );
     }
     graph.scope(`grad/${node.name}`, () => {
@@ -58,7 +60,7 @@ export function vjp(graph: Graph, outputs: readonly Value[], wrt: readonly Value
         const thunk = thunks[i];
         if (!thunk) {
           throw new GraphBuildError(
-            `vjp: op '${node.opType}' (node '${node.name}') is not differentiable w.r.t. input ${i} (${describe(x)}), which depends on ${wrtNames(node, reaches)}`,
+            `vjp: op '${node.opType}' (node '${node.name}') is not differentiable w.r.t. input ${i} (${describe(x)}), which depends on ${wrtNames(graph, node, wrt)}`,
           );
         }
         accumulate(x, fitTo(thunk(), x, node));
@@ -95,31 +97,35 @@ function checkArguments(graph: Graph, outputs: readonly Value[], wrt: readonly V
   }
 }
 
-/**
- * onPath: float values that depend on some wrt AND reach some output through float values. reaches: for error
- * messages, which wrt each dependent value comes from.
- */
-function findPath(graph: Graph, outputs: readonly Value[], wrt: readonly Value[]) {
-  const reaches = new Map<Value, Set<Value>>(wrt.map((w) => [w, new Set([w])]));
-  for (const node of graph.nodes) {
-    const from = new Set<Value>();
-    for (const x of node.inputs) for (const w of (x && reaches.get(x)) ?? []) from.add(w);
-    if (from.size === 0) continue;
-    for (const y of node.outputs) if (isFloat(y.dtype) && !reaches.has(y)) reaches.set(y, from);
-  }
-  const onPath = new Set<Value>(outputs.filter((o) => reaches.has(o)));
+/** Float values that depend on some wrt AND reach some output through float values. */
+function findPath(graph: Graph, outputs: readonly Value[], wrt: readonly Value[]): Set<Value> {
+  const depends = dependents(graph, wrt);
+  const onPath = new Set<Value>(outputs.filter((o) => depends.has(o)));
   for (let n = graph.nodes.length - 1; n >= 0; n--) {
     const node = graph.nodes[n]!;
     if (!node.outputs.some((y) => onPath.has(y))) continue;
-    for (const x of node.inputs) if (x && reaches.has(x)) onPath.add(x);
+    for (const x of node.inputs) if (x && depends.has(x)) onPath.add(x);
   }
-  return { onPath, reaches };
+  return onPath;
 }
 
-function wrtNames(node: Node, reaches: Map<Value, Set<Value>>): string {
-  const names = new Set<string>();
-  for (const x of node.inputs) for (const w of (x && reaches.get(x)) ?? []) names.add(w.name);
-  return [...names].map((n) => `'${n}'`).join(", ");
+/** `from` and the float values computed from them (integer and bool values carry no gradient). */
+function dependents(graph: Graph, from: readonly Value[]): Set<Value> {
+  const out = new Set<Value>(from);
+  for (const node of graph.nodes) {
+    if (!node.inputs.some((x) => x && out.has(x))) continue;
+    for (const y of node.outputs) if (isFloat(y.dtype)) out.add(y);
+  }
+  return out;
+}
+
+/** For error messages: which wrt values feed `node` (one dependency pass per wrt, run only when failing). */
+function wrtNames(graph: Graph, node: Node, wrt: readonly Value[]): string {
+  const feeds = wrt.filter((w) => {
+    const d = dependents(graph, [w]);
+    return node.inputs.some((x) => x && d.has(x));
+  });
+  return feeds.map((w) => `'${w.name}'`).join(", ");
 }
 
 /**

@@ -2,7 +2,7 @@
 // one entry per input: a thunk building that input's gradient, or null where the input is not differentiable. The
 // engine calls a thunk only when its input lies on a path from a wrt to an output, then sums away any broadcasting,
 // so the rules below are written as if no broadcast happened.
-import type { Graph, Node, Value } from "../graph.js";
+import { GraphBuildError, type Graph, type Node, type Value } from "../graph.js";
 import {
   add, cast, concat, cumsum, div, equal, exp, expand, gatherElements, gemm, greater, less, log, mul, neg, pow,
   reduceMean, reduceSum, reshape, rotaryEmbedding, scatterElements, shape, size, sqrt, squeeze, sub, transpose, trilu,
@@ -52,7 +52,7 @@ export type DifferentiableOp = Exclude<OpType, (typeof NO_GRADIENT)[number] | (t
 /** x's shape as a runtime value, or as constants when static (ORT then needs no Shape node). */
 const reshapeLike = (v: Value, like: Value): Value => reshape(v, staticDims(like.shape) ?? shape(like));
 const expandLike = (v: Value, like: Value): Value => expand(v, staticDims(like.shape) ?? shape(like));
-/** A reduced gradient with the reduced axes put back (size 1), ready to broadcast against the input. */
+/** A reduced gradient with the reduced axes put back (size 1), and those axes ([] for a no-op reduction). */
 function unreduce(c: RuleContext, v: Value): { v: Value; axes: number[] } {
   const x = c.x[0];
   const given = c.opt(1) ? needConstInts(c.node, 1, "axes") : [];
@@ -71,16 +71,18 @@ function reducedCount(x: Value, y: Value, axes: number[]): Value | number {
 function extremumRule(c: RuleContext): Grad[] {
   const x = c.x[0];
   const { v: gk, axes } = unreduce(c, c.g);
+  if (axes.length === 0) return [() => gk, null]; // noop_with_empty_axes: an identity
   const { v: yk } = unreduce(c, c.y[0]);
   // Ties share the gradient evenly (as torch's amax does), so the rule stays a true subgradient.
   const hit = lazy(() => cast(equal(x, yk), x.dtype));
-  const all = axes.length ? axes : [...x.shape.keys()];
-  return [() => mul(hit(), div(gk, reduceSum(hit(), all, { keepdims: true }))), null];
+  return [() => mul(hit(), div(gk, reduceSum(hit(), axes, { keepdims: true }))), null];
 }
 
 function binaryExtremumRule(c: RuleContext, wins: (a: Value, b: Value) => Value): Grad[] {
   const [a, b] = c.x;
-  if (c.x.length !== 2) throw new Error(`vjp: ${c.node.opType} node '${c.node.name}' has ${c.x.length} inputs; only the binary form has a rule`);
+  if (c.x.length !== 2) {
+    throw new GraphBuildError(`vjp: ${c.node.opType} node '${c.node.name}' has ${c.x.length} inputs; only the binary form has a rule`);
+  }
   // a's share: 1 where it wins, ½ on ties (the rest goes to b).
   const share = lazy(() => add(cast(wins(a, b), a.dtype), mul(cast(equal(a, b), a.dtype), 0.5)));
   return [() => mul(c.g, share()), () => mul(c.g, sub(1, share()))];
@@ -114,8 +116,8 @@ function gemmRule(c: RuleContext): Grad[] {
 
 function fusedMatMulRule(c: RuleContext): Grad[] {
   const [a, b] = c.x;
-  if (c.int("transBatchA", 0) || c.int("transBatchB", 0)) {
-    throw new Error(`vjp: FusedMatMul node '${c.node.name}': transBatchA/transBatchB have no rule`);
+  if (c.int("transBatchA", 0) || c.int("transBatchB", 0) || a.rank < 2 || b.rank < 2) {
+    throw new GraphBuildError(`vjp: FusedMatMul node '${c.node.name}': transBatchA/B and 1-D operands have no rule (use matmul)`);
   }
   const [ta, tb, alpha] = [c.int("transA", 0) === 1, c.int("transB", 0) === 1, c.float("alpha", 1)];
   return [
@@ -132,8 +134,9 @@ function rmsNormRule(c: RuleContext): Grad[] {
   const half = x.dtype === "float16" || x.dtype === "bfloat16";
   const up = (v: Value): Value => (half ? cast(v, "float32") : v);
   const down = (v: Value): Value => (half ? cast(v, x.dtype) : v);
-  const inv = lazy(() => div(1, sqrt(add(reduceMean(mul(up(x), up(x)), axes, { keepdims: true }), eps)))); // 1/rms
-  const n = lazy(() => mul(up(x), inv()));
+  const xf = lazy(() => up(x));
+  const inv = lazy(() => div(1, sqrt(add(reduceMean(mul(xf(), xf()), axes, { keepdims: true }), eps)))); // 1/rms
+  const n = lazy(() => mul(xf(), inv()));
   return [
     () => {
       const gs = mul(up(c.g), up(scale));
@@ -191,7 +194,7 @@ export const RULES = {
   ReduceSum: (c) => [() => expandLike(unreduce(c, c.g).v, c.x[0]), null],
   ReduceMean: (c) => {
     const { v, axes } = unreduce(c, c.g);
-    return [() => expandLike(div(v, reducedCount(c.x[0], c.y[0], axes.length ? axes : [...c.x[0].shape.keys()])), c.x[0]), null];
+    return [() => expandLike(div(v, reducedCount(c.x[0], c.y[0], axes)), c.x[0]), null];
   },
   ReduceMax: extremumRule,
   ReduceMin: extremumRule,
@@ -226,7 +229,9 @@ export const RULES = {
   ScatterElements: ({ x: [, idx], g, int, node }) => {
     const axis = int("axis", 0);
     const reduction = node.attrs.reduction ?? "none";
-    if (reduction !== "none" && reduction !== "add") throw new Error(`vjp: ScatterElements node '${node.name}': reduction '${String(reduction)}' has no rule`);
+    if (reduction !== "none" && reduction !== "add") {
+      throw new GraphBuildError(`vjp: ScatterElements node '${node.name}': reduction '${String(reduction)}' has no rule`);
+    }
     // "none" overwrites the scattered positions of data, so they get no gradient; "add" passes g through to data.
     const written = lazy(() => scatterElements(g, idx, fill(idx, 0, g.dtype), { axis }));
     return [() => (reduction === "add" ? g : written()), null, () => gatherElements(g, idx, axis)];

@@ -1,5 +1,5 @@
 // Small helpers the engine and the rules share: reading attributes and constant inputs of a forward node, building
-// filled tensors and scalars, and re-labelling a value's shape.
+// filled tensors, transposed products, and re-labelling a value's shape.
 import {
   FloatAttr, GraphBuildError, describe,
   type DType, type Graph, type Node, type Shape, type TensorAttr, type Value,

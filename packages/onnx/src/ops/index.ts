@@ -1,9 +1,10 @@
 // The op set. Every function checks dtypes/shapes at build time (errors name the op, the node and the operands) and
-// appends one node (silu and linear compose others). Deviations from the shared contract, kept small:
+// appends one node (silu and linear compose others). Deviations from the shared contract, all supersets:
 // - reshape/expand take dims that may be symbolic names ("batch"), read at run time from a value that carries them.
+// - slice's axes may also be a Value; gather's indices may be JS integers.
 // - groupQueryAttention returns {output, presentKey, presentValue}; ORT's flash path needs the presents connected.
-// - ops accept Value; binary ops, where, clip, pow and range also take JS numbers (scalar constants).
-// - shapeOf(graph, dims) builds an int64 shape tensor; SLICE_END means "to the end" in slice().
+// - binary ops, where, clip, pow and range take JS numbers as scalar constants of the other operand's dtype.
+// - constant's dtype/dims are optional; shapeOf(graph, dims) builds an int64 shape tensor; SLICE_END = "to the end".
 export * from "./elementwise.js";
 export * from "./matmul.js";
 export * from "./reduce.js";

@@ -1,0 +1,311 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  BENCHMARKS,
+  bm25System,
+  isBenchmarkName,
+  runBenchmark,
+  type BenchmarkName,
+  type ProgressReporter,
+  type System,
+  type TextEncoder,
+} from "@dembed/benchmarks";
+import cliProgress from "cli-progress";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { z } from "zod";
+import type { RegisterCommand } from "./index.js";
+
+/**
+ * The default `pnpm bench:longembed` job: the built-in tiny model (untrained) and BM25 on generated passkey and
+ * needle data. The sizes are explicit so they can be tuned to keep the default run under 10 minutes on 2 cores.
+ */
+export const DEFAULTS = {
+  models: ["tiny", "bm25"],
+  contextLengths: [256, 512, 1024, 2048, 4096],
+  queriesPerLength: 50,
+  docsPerLength: 100,
+  seed: 42,
+  batchSize: 8,
+  out: "results",
+  cache: ".cache/embeddings",
+  tinyModelDir: ".cache/models/tiny-dream",
+  /** Covers the longest default context length with room for the instruction and special tokens. */
+  maxLength: 8192,
+} as const;
+
+const positiveInt = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError("expected a positive integer");
+  return Number(value);
+};
+const list = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(",").map((s) => s.trim()).filter(Boolean)];
+const intList = (value: string) => value.split(",").map((s) => positiveInt(s.trim()));
+
+/** Every option, as a config file may also give it (same names as the long flags, camelCase). */
+const Config = z
+  .object({
+    model: z.union([z.string(), z.array(z.string())]),
+    adapter: z.string(),
+    attention: z.enum(["causal", "bidirectional"]),
+    pooling: z.enum(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]),
+    data: z.string(),
+    tasks: z.union([z.string(), z.array(z.string())]),
+    maxLength: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    device: z.enum(["cpu", "cuda"]),
+    dtype: z.enum(["float32", "float16"]),
+    out: z.string(),
+    cache: z.union([z.string(), z.literal(false)]),
+    lengths: z.array(z.number().int().positive()),
+    queriesPerLength: z.number().int().positive(),
+    docsPerLength: z.number().int().positive(),
+    seed: z.number().int().nonnegative(),
+    synthetic: z.enum(["auto", "always", "never"]),
+    instruction: z.string(),
+    topK: z.number().int().positive(),
+  })
+  .partial()
+  .strict();
+export type EvalConfig = z.infer<typeof Config>;
+
+/** The settings of one model run, as makeEncoder receives them. */
+export interface EncoderSpec {
+  model: string;
+  adapter?: string;
+  attention?: "causal" | "bidirectional";
+  pooling?: string;
+  maxLength?: number;
+  device: "cpu" | "cuda";
+  dtype?: "float32" | "float16";
+  batchSize: number;
+}
+
+/**
+ * ▶ THE PLUG-IN POINT for @dembed/models: turns a model reference (a folder, an HF id in the local cache, or "tiny"
+ * for the built-in untrained tiny Dream model) plus settings into a TextEncoder around the Embedder. PEFT adapters
+ * are not wired yet (--adapter fails clearly). The cacheKey names everything that changes the vectors (model folder
+ * and weight files, pooling, attention, max length, dtype), so the embedding cache never mixes two settings.
+ */
+export async function makeEncoder(spec: EncoderSpec): Promise<TextEncoder> {
+  if (spec.adapter) throw new Error(`--adapter ${spec.adapter}: PEFT adapters are not wired into the benchmark CLI yet`);
+  // Loaded lazily: a BM25-only run never starts onnxruntime.
+  const { createTinyModel, Embedder } = await import("@dembed/models");
+  let ref = spec.model;
+  if (spec.model === "tiny") {
+    ref = resolve(DEFAULTS.tinyModelDir);
+    if (!existsSync(join(ref, "config.json"))) await createTinyModel("Dream", ref, { seed: 0 });
+  }
+  const embedder = await Embedder.load(ref, {
+    device: spec.device,
+    worker: true,
+    ...(spec.attention ? { attention: spec.attention } : {}),
+    ...(spec.pooling ? { pooling: spec.pooling as "mean" } : {}),
+    maxLength: spec.maxLength ?? DEFAULTS.maxLength,
+    ...(spec.dtype ? { dtype: spec.dtype } : {}),
+  });
+  const dir = embedder.model.dir;
+  // Weight files by size and mtime: a re-downloaded or retrained checkpoint gets a new cache key.
+  const weights = readdirSync(dir)
+    .filter((f) => f.endsWith(".safetensors"))
+    .sort()
+    .map((f) => `${f}:${statSync(join(dir, f)).size}:${Math.floor(statSync(join(dir, f)).mtimeMs)}`)
+    .join(",");
+  const settings = { pooling: embedder.pooling, attention: embedder.attention, maxLength: embedder.maxLength, dtype: spec.dtype ?? "float32" };
+  return {
+    cacheKey: { model: spec.model, dir, weights, ...settings },
+    async encode(texts, options) {
+      const result = await embedder.encodeDetailed(texts, {
+        batchSize: texts.length,
+        ...(options.instruction ? { instruction: options.instruction } : {}),
+        ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
+      });
+      const cut = new Set(result.truncatedIndices);
+      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
+    },
+    describe: () => ({
+      model: spec.model === "tiny" ? "tiny Dream (random weights, untrained)" : spec.model,
+      modelDir: dir,
+      adapter: spec.adapter ?? null,
+      ...settings,
+      device: spec.device,
+      ortVersion: ortVersion(),
+    }),
+  };
+}
+
+/** onnxruntime-node's version, read from the package @dembed/onnx depends on. */
+function ortVersion(): string | null {
+  try {
+    const fromOnnx = createRequire(fileURLToPath(import.meta.resolve("@dembed/onnx")));
+    return (JSON.parse(readFileSync(fromOnnx.resolve("onnxruntime-node/package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/** Progress bars on stderr when it is a terminal; one line per finished job otherwise (CI logs). */
+function progressReporter(): { reporter: ProgressReporter; log: (line: string) => void; stop: () => void } {
+  if (!process.stderr.isTTY) {
+    return {
+      reporter: { start: (label, total) => ({ update: (_d, t) => void (total = t ?? total), stop: () => process.stderr.write(`  ${label}: ${total} done\n`) }) },
+      log: (line) => process.stderr.write(`${line}\n`),
+      stop: () => {},
+    };
+  }
+  const bars = new cliProgress.MultiBar(
+    { format: " {label} [{bar}] {value}/{total} | {duration_formatted} elapsed | ETA {eta_formatted}", hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  return {
+    reporter: {
+      start(label, total) {
+        const bar = bars.create(Math.max(total, 1), 0, { label: label.padEnd(28).slice(0, 28) });
+        return {
+          update: (done, t) => {
+            if (t !== undefined) bar.setTotal(Math.max(t, 1));
+            bar.update(done);
+          },
+          stop: () => bar.stop(),
+        };
+      },
+    },
+    log: (line) => bars.log(`${line}\n`),
+    stop: () => bars.stop(),
+  };
+}
+
+/** Config file values, then flags given on the command line over them; defaults fill the rest. */
+export function mergeOptionsFor(cmd: Command): EvalConfig {
+  return mergeOptions(cmd, cmd.opts());
+}
+
+function mergeOptions(cmd: Command, flags: Record<string, unknown>): EvalConfig {
+  let fromFile: EvalConfig = {};
+  if (typeof flags.config === "string") {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(flags.config, "utf8"));
+    } catch (err) {
+      throw new Error(`config file ${flags.config}: ${(err as Error).message}`);
+    }
+    const parsed = Config.safeParse(raw);
+    if (!parsed.success) throw new Error(`config file ${flags.config}: ${z.prettifyError(parsed.error)}`);
+    fromFile = parsed.data;
+  }
+  const fromCli = Object.fromEntries(Object.keys(flags).filter((k) => k !== "config" && cmd.getOptionValueSource(k) === "cli").map((k) => [k, flags[k]]));
+  return { ...fromFile, ...fromCli } as EvalConfig;
+}
+
+const asList = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v.flatMap((s) => s.split(",")) : v.split(","));
+
+/** Runs the given tasks of each benchmark for every model, writing results under --out. */
+export async function runFromOptions(options: EvalConfig, work: Array<{ benchmark: BenchmarkName; tasks?: string[] }>, command: string): Promise<void> {
+  const models = asList(options.model) ?? [...DEFAULTS.models];
+  const defaultModels = options.model === undefined;
+  const batchSize = options.batchSize ?? DEFAULTS.batchSize;
+  const systems: System[] = [];
+  const notes: string[] = [];
+  for (const model of models) {
+    if (model === "bm25") {
+      systems.push(bm25System());
+      continue;
+    }
+    const spec: EncoderSpec = { model, batchSize, device: options.device ?? "cpu" };
+    if (options.adapter) spec.adapter = options.adapter;
+    if (options.attention) spec.attention = options.attention;
+    if (options.pooling) spec.pooling = options.pooling;
+    if (options.maxLength) spec.maxLength = options.maxLength;
+    if (options.dtype) spec.dtype = options.dtype;
+    try {
+      const encoder = await makeEncoder(spec);
+      systems.push({ kind: "dense", name: model === "tiny" ? "tiny (untrained)" : model, encoder });
+    } catch (err) {
+      // Only the default job may drop a model (e.g. ORT missing); a model asked for by name must run.
+      if (!defaultModels) throw err;
+      notes.push(`${model}: skipped (${(err as Error).message})`);
+      process.stderr.write(`dembed: ${model} skipped: ${(err as Error).message}\n`);
+    }
+  }
+  const progress = progressReporter();
+  try {
+    for (const { benchmark, tasks } of work) {
+      const outcome = await runBenchmark({
+        benchmark,
+        ...(tasks ? { tasks } : {}),
+        systems,
+        outDir: resolve(options.out ?? DEFAULTS.out),
+        load: {
+          ...(options.data ? { dataDir: resolve(options.data) } : {}),
+          synthetic: options.synthetic ?? "auto",
+          generator: {
+            seed: options.seed ?? DEFAULTS.seed,
+            contextLengths: options.lengths ?? [...DEFAULTS.contextLengths],
+            queriesPerLength: options.queriesPerLength ?? DEFAULTS.queriesPerLength,
+            docsPerLength: options.docsPerLength ?? DEFAULTS.docsPerLength,
+          },
+        },
+        settings: {
+          batchSize,
+          ...(options.cache === false ? {} : { cacheDir: resolve(options.cache ?? DEFAULTS.cache) }),
+          ...(options.topK ? { topK: options.topK } : {}),
+          progress: progress.reporter,
+          log: progress.log,
+        },
+        ...(options.instruction !== undefined ? { instruction: options.instruction } : {}),
+        notes,
+        command,
+      });
+      progress.stop();
+      process.stdout.write(`${outcome.reportFile}\n`);
+      for (const run of outcome.systems) {
+        for (const r of run.results) process.stdout.write(`  ${run.system.name.padEnd(20)} ${r.taskId.padEnd(22)} ${(r.mainScore * 100).toFixed(1)}\n`);
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The flags `bench` and `eval` share. */
+export function addEvalOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--model <ref>", `model folder, HF id in the local cache, "tiny" (built-in, untrained) or "bm25"; repeatable or comma-separated (default: ${DEFAULTS.models.join(",")})`).argParser(list))
+    .option("--adapter <dir>", "PEFT LoRA adapter folder applied to the model")
+    .addOption(new Option("--attention <mode>", "attention mode (default: the architecture's own)").choices(["causal", "bidirectional"]))
+    .addOption(new Option("--pooling <mode>", "pooling (default mean)").choices(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]))
+    .option("--data <dir>", "folder with datasets in HF layout (<data>/<org>/<name>); the HF hub cache is searched too")
+    .addOption(new Option("--tasks <ids>", "task ids, comma-separated (default: every task whose data is found or generated)").argParser(list))
+    .option("--max-length <n>", "max input tokens", positiveInt)
+    .option("--batch-size <n>", `texts per forward pass (default ${DEFAULTS.batchSize})`, positiveInt)
+    .addOption(new Option("--device <device>", "cpu or cuda (default cpu)").choices(["cpu", "cuda"]))
+    .addOption(new Option("--dtype <dtype>", "compute dtype (default float32; CPU has no bfloat16)").choices(["float32", "float16"]))
+    .option("--out <dir>", `results folder (default ${DEFAULTS.out})`)
+    .option("--cache <dir>", `embedding cache folder (default ${DEFAULTS.cache})`)
+    .option("--no-cache", "do not read or write the embedding cache")
+    .option("--lengths <list>", `generated passkey/needle context lengths in tokens (default ${DEFAULTS.contextLengths.join(",")})`, intList)
+    .option("--queries-per-length <n>", `generated queries per length (default ${DEFAULTS.queriesPerLength})`, positiveInt)
+    .option("--docs-per-length <n>", `generated documents per length (default ${DEFAULTS.docsPerLength})`, positiveInt)
+    .option("--seed <n>", `generator seed (default ${DEFAULTS.seed})`, (v: string) => (/^\d+$/.test(v) ? Number(v) : (() => { throw new InvalidArgumentError("expected a non-negative integer"); })()))
+    .addOption(new Option("--synthetic <when>", "passkey/needle: generate when real data is missing (auto), always, or never").choices(["auto", "always", "never"]))
+    .option("--instruction <text>", "replace the benchmark's query instruction")
+    .option("--top-k <n>", "documents kept per query (default 1000)", positiveInt)
+    .option("--config <file>", "JSON file with any of these options (camelCase keys); flags override it");
+}
+
+/** `dembed bench <longembed|bright|followir>`: one whole benchmark. */
+export const register: RegisterCommand = (program) => {
+  addEvalOptions(
+    program
+      .command("bench")
+      .description("Run a retrieval benchmark (LongEmbed, BRIGHT or FollowIR) and write MTEB JSON, TREC runs, a report and, for LongEmbed, a plot.")
+      .argument("<benchmark>", `one of ${BENCHMARKS.join(", ")}`),
+  )
+    .addHelpText("after", "\nWith no options, `dembed bench longembed` runs the built-in tiny model and BM25 on generated passkey and needle data.")
+    .action(async (benchmark: string, _flags: Record<string, unknown>, cmd: Command) => {
+      if (!isBenchmarkName(benchmark)) throw new Error(`unknown benchmark "${benchmark}"; choose one of ${BENCHMARKS.join(", ")}`);
+      const options = mergeOptions(cmd, cmd.opts());
+      const tasks = asList(options.tasks);
+      await runFromOptions(options, [{ benchmark, ...(tasks ? { tasks } : {}) }], process.argv.slice(2).join(" "));
+    });
+};

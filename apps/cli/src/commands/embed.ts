@@ -1,0 +1,136 @@
+import { createReadStream } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { Embedder, type AttentionMode, type KernelChoice } from "@dembed/models";
+import type { PoolingMode } from "@dembed/pooling";
+import { SingleBar } from "cli-progress";
+import { InvalidArgumentError, Option } from "commander";
+import type { RegisterCommand } from "./index.js";
+
+interface EmbedFlags {
+  model: string;
+  input: string;
+  out: string;
+  instruction?: string;
+  pooling: PoolingMode;
+  attention?: AttentionMode;
+  maxLength: number;
+  batchSize: number;
+  normalize: boolean;
+  kernel: KernelChoice;
+  threads?: number;
+  device: "cpu" | "cuda";
+  progress: boolean;
+}
+
+interface InputLine {
+  readonly id?: unknown;
+  readonly text: string;
+  readonly instruction?: string;
+}
+
+const positiveInteger = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError("expected a positive integer");
+  return Number(value);
+};
+
+/** Lines are a JSON string, or {"text": ..., "id"?: ..., "instruction"?: ...}; blank lines are skipped. */
+async function readTexts(file: string): Promise<InputLine[]> {
+  const lines: InputLine[] = [];
+  const stream = createReadStream(file, "utf8");
+  const opened = new Promise<void>((resolve, reject) => stream.once("open", () => resolve()).once("error", reject));
+  await opened.catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`${file}: ${e.code === "ENOENT" ? "not found" : e.message}`);
+  });
+  let n = 0;
+  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+    n++;
+    if (line.trim() === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${n}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof value === "string") {
+      lines.push({ text: value });
+      continue;
+    }
+    const record = value as Record<string, unknown> | null;
+    if (!record || typeof record !== "object" || typeof record.text !== "string") {
+      throw new Error(`${file}:${n}: expected a JSON string or an object with a string "text" field`);
+    }
+    if (record.instruction !== undefined && typeof record.instruction !== "string") throw new Error(`${file}:${n}: "instruction" must be a string`);
+    lines.push({ id: record.id, text: record.text, ...(record.instruction !== undefined ? { instruction: record.instruction as string } : {}) });
+  }
+  if (lines.length === 0) throw new Error(`${file}: no texts (empty input)`);
+  return lines;
+}
+
+/** `dembed embed`: one embedding per input line, in input order, as JSONL. */
+export const register: RegisterCommand = (program) => {
+  program
+    .command("embed")
+    .description("Embed texts with a model: JSONL in (a string or {text, id?, instruction?} per line), JSONL out ({id?, embedding}).")
+    .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
+    .requiredOption("--input <texts.jsonl>", "texts to embed")
+    .requiredOption("--out <embeddings.jsonl>", "where to write the embeddings")
+    .option("--instruction <text>", "instruction for every line without its own (only the text's tokens are pooled)")
+    .addOption(
+      new Option("--pooling <mode>", "pooling").choices(["mean", "weighted_mean", "last_token", "eos_token", "first_token", "bos_token", "max"]).default("mean"),
+    )
+    .addOption(new Option("--attention <mode>", "attention mode (default: the architecture's own)").choices(["causal", "bidirectional"]))
+    .option("--max-length <n>", "longest input in tokens; longer ones are truncated and counted", positiveInteger, 512)
+    .option("--batch-size <n>", "texts per forward pass", positiveInteger, 8)
+    .option("--no-normalize", "write raw pooled vectors instead of L2-normalized ones")
+    .addOption(new Option("--kernel <kernel>", "attention kernel").choices(["auto", "masked", "flash", "primitive"]).default("auto"))
+    .option("--threads <n>", "ORT intra-op threads", positiveInteger)
+    .addOption(new Option("--device <device>", "execution device (cuda falls back to cpu with a warning)").choices(["cpu", "cuda"]).default("cpu"))
+    .option("--no-progress", "no progress bar")
+    .action(async (flags: EmbedFlags) => {
+      const lines = await readTexts(flags.input);
+      const embedder = await Embedder.load(flags.model, {
+        pooling: flags.pooling,
+        attention: flags.attention,
+        maxLength: flags.maxLength,
+        kernel: flags.kernel,
+        threads: flags.threads,
+        device: flags.device,
+        // ORT in a worker keeps the event loop, and so the progress bar, moving.
+        worker: flags.progress,
+      });
+      const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "embed {bar} {value}/{total} texts | {eta_formatted}" }) : undefined;
+      try {
+        bar?.start(lines.length, 0);
+        const result = await embedder.encodeDetailed(
+          lines.map((l) => l.text),
+          {
+            instruction: lines.map((l) => l.instruction ?? flags.instruction),
+            batchSize: flags.batchSize,
+            normalize: flags.normalize,
+            onProgress: (done) => bar?.update(done),
+          },
+        );
+        bar?.stop();
+        const tmp = `${flags.out}.tmp-${process.pid}`;
+        const out = await open(tmp, "w");
+        try {
+          for (let i = 0; i < lines.length; i++) {
+            const id = lines[i]!.id;
+            await out.write(`${JSON.stringify({ ...(id !== undefined ? { id } : {}), embedding: Array.from(result.embeddings[i]!) })}\n`);
+          }
+          await out.close();
+          await rename(tmp, flags.out);
+        } catch (e) {
+          await out.close().catch(() => undefined);
+          await rm(tmp, { force: true });
+          throw e;
+        }
+        const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${flags.maxLength} tokens` : "";
+        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${flags.pooling}) → ${flags.out}${cut}\n`);
+      } finally {
+        bar?.stop();
+        await embedder.dispose();
+      }
+    });
+};

@@ -1,0 +1,23 @@
+import { exportModel, type AttentionMode } from "@dembed/models";
+import { Option } from "commander";
+import type { RegisterCommand } from "./index.js";
+
+interface ExportFlags {
+  model: string;
+  out: string;
+  attention?: AttentionMode;
+}
+
+/** `dembed export`: a self-contained ONNX folder (onnx/model.onnx + data, config, tokenizer) for other clients. */
+export const register: RegisterCommand = (program) => {
+  program
+    .command("export")
+    .description("Write onnx/model.onnx (+ onnx/model.onnx_data), config.json and the tokenizer files: a folder transformers.js and other ONNX clients load.")
+    .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
+    .requiredOption("--out <dir>", "output folder")
+    .addOption(new Option("--attention <mode>", "attention mode baked into the graph (default: the architecture's own)").choices(["causal", "bidirectional"]))
+    .action(async (flags: ExportFlags) => {
+      const exported = await exportModel(flags.model, flags.out, { attention: flags.attention });
+      process.stderr.write(`export: ${exported.attention} attention, ${(exported.bytes / 2 ** 20).toFixed(1)} MiB of weights → ${exported.dir}\n`);
+    });
+};

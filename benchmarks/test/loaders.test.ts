@@ -1,0 +1,129 @@
+import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { resolveDataset } from "../src/data/resolve.js";
+import { loadTask } from "../src/load.js";
+import { loadBrightTask, looksLikeBright } from "../src/loaders/bright.js";
+import { loadFollowIrTask } from "../src/loaders/followir.js";
+import { loadLongEmbedTask } from "../src/loaders/longembed.js";
+import { selectTasks } from "../src/tasks.js";
+import type { FollowIrTaskData, RetrievalTaskData } from "../src/types.js";
+import { cleanTempDirs, fixtureCopy, FIXTURES, tempDir } from "./helpers.js";
+
+afterEach(cleanTempDirs);
+
+const task = (benchmark: "longembed" | "bright" | "followir", id: string) => selectTasks(benchmark, [id])[0]!;
+const local = (root: string, dataset: string) => ({ root, source: { kind: "local" as const, dataset, path: root, revision: null } });
+const longEmbed = (root = join(FIXTURES, "dwzhu/LongEmbed")) => local(root, "dwzhu/LongEmbed");
+
+describe("LongEmbed loader (dwzhu/LongEmbed layout)", () => {
+  it("splits passkey by context length and keeps one judgement per query", async () => {
+    const data = await loadLongEmbedTask(longEmbed(), task("longembed", "passkey"));
+    expect(data.splits.map((s) => [s.split, s.contextLength, s.corpus.length, s.queries.length])).toEqual([
+      ["test_64", 64, 3, 2],
+      ["test_128", 128, 3, 2],
+    ]);
+    for (const s of data.splits) for (const q of s.queries) expect(Object.values(s.qrels[q.id]!)).toEqual([1]);
+    expect(data.warnings).toEqual([]);
+  });
+
+  it("restricts to the requested lengths and names the ones that are absent", async () => {
+    const data = await loadLongEmbedTask(longEmbed(), task("longembed", "needle"), { contextLengths: [128] });
+    expect(data.splits.map((s) => s.split)).toEqual(["test_128"]);
+    await expect(loadLongEmbedTask(longEmbed(), task("longembed", "needle"), { contextLengths: [256] })).rejects.toThrow(
+      /needle\/corpus.jsonl has no rows with context_length 256 \(present: 64, 128\)/,
+    );
+  });
+
+  it("reads the real tasks as one split each, SummScreenFD as validation", async () => {
+    const sfd = await loadLongEmbedTask(longEmbed(), task("longembed", "summ_screen_fd"));
+    expect(sfd.splits.map((s) => [s.split, s.corpus.length, s.queries.length])).toEqual([["validation", 4, 3]]);
+    const wiki = await loadLongEmbedTask(longEmbed(), task("longembed", "2wikimqa"));
+    expect(wiki.splits[0]!.split).toBe("test");
+  });
+
+  it("names the dataset, file, row and field of a missing field, and the file when one is missing", async () => {
+    const root = join(fixtureCopy(), "dwzhu/LongEmbed");
+    appendFileSync(join(root, "qmsum/queries.jsonl"), `${JSON.stringify({ id: "q9", text: "no qid here" })}\n`);
+    await expect(loadLongEmbedTask(longEmbed(root), task("longembed", "qmsum"))).rejects.toThrow(
+      /dwzhu\/LongEmbed \(qmsum\): .*qmsum\/queries\.jsonl row 4: field "qid" should be a string, it is missing/,
+    );
+    rmSync(join(root, "2wikimqa/qrels.jsonl"));
+    await expect(loadLongEmbedTask(longEmbed(root), task("longembed", "2wikimqa"))).rejects.toThrow(/dwzhu\/LongEmbed \(2wikimqa\): file .*2wikimqa\/qrels\.jsonl not found/);
+  });
+
+  it("warns with counts when qrels name documents missing from the corpus", async () => {
+    const root = join(fixtureCopy(), "dwzhu/LongEmbed");
+    appendFileSync(join(root, "narrativeqa/qrels.jsonl"), `${JSON.stringify({ qid: "narrativeqa_q0", doc_id: "gone" })}\n`);
+    const data = await loadLongEmbedTask(longEmbed(root), task("longembed", "narrativeqa"));
+    expect(data.warnings).toEqual([expect.stringMatching(/1 of 4 qrels entries \(in 1 queries\) name documents missing from the corpus, e\.g\. gone/)]);
+  });
+});
+
+describe("BRIGHT loader (xlangai/BRIGHT layout)", () => {
+  const bright = (root = join(FIXTURES, "xlangai/BRIGHT")) => local(root, "xlangai/BRIGHT");
+
+  it("reads examples and documents parquet, with gold ids as qrels and excluded ids apart (N/A dropped)", async () => {
+    const data = await loadBrightTask(bright(), task("bright", "biology"));
+    const split = data.splits[0]!;
+    expect(split.split).toBe("standard");
+    expect(split.corpus).toHaveLength(5);
+    expect(split.qrels).toEqual({ "0": { "bio_photosynthesis.txt": 1, "bio_autumn.txt": 1 }, "1": { "bio_mitochondria.txt": 1 } });
+    expect(split.excluded).toEqual({ "0": ["bio_duplicate_post.txt"] });
+    expect(looksLikeBright(join(FIXTURES, "xlangai/BRIGHT"))).toBe(true);
+  });
+
+  it("names the dataset, split and folder when a task's file is missing", async () => {
+    await expect(loadBrightTask(bright(), task("bright", "leetcode"))).rejects.toThrow(/xlangai\/BRIGHT \(leetcode\): no file .*documents\/leetcode-\*\.parquet \(split "leetcode" of "documents"\)/);
+    await expect(loadBrightTask(bright(), task("bright", "pony"), { long: true })).rejects.toThrow(/folder .*long_documents not found/);
+  });
+});
+
+describe("FollowIR loader (jhu-clsp/*-instructions layout)", () => {
+  it("reads corpus (title + text), queries with both instructions, both qrels and top_ranked", async () => {
+    const root = join(FIXTURES, "jhu-clsp/robust04-instructions");
+    const data = await loadFollowIrTask(local(root, "jhu-clsp/robust04-instructions"), task("followir", "robust04"));
+    expect(data.corpus[0]).toEqual({ id: "d1", text: expect.stringMatching(/^Dam project The Three Gorges dam/) });
+    expect(data.queries.map((q) => q.id)).toEqual(["q1", "q2"]);
+    expect(data.queries[0]!.instructionChanged).toMatch(/not relevant/);
+    expect(data.qrelsOg.q1).toEqual({ d1: 1, d2: 1, d4: 0 });
+    expect(data.qrelsChanged.q2).toEqual({ d5: 0, d6: 1 });
+    expect(data.topRanked.q1).toHaveLength(6);
+  });
+
+  it("names the field missing from a qrels row", async () => {
+    const root = join(fixtureCopy(), "jhu-clsp/core17-instructions");
+    writeFileSync(join(root, "qrels_changed/test.jsonl"), `${JSON.stringify({ "query-id": "q1", "corpus-id": "d1" })}\n`);
+    await expect(loadFollowIrTask(local(root, "jhu-clsp/core17-instructions"), task("followir", "core17"))).rejects.toThrow(
+      /jhu-clsp\/core17-instructions: .*qrels_changed\/test\.jsonl row 1: field "score" should be a number, it is missing/,
+    );
+  });
+});
+
+describe("finding datasets", () => {
+  it("finds <data>/<org>/<name> folders and, without one, generates passkey but not narrativeqa", async () => {
+    const found = (await loadTask("longembed", task("longembed", "narrativeqa"), { dataDir: FIXTURES })) as RetrievalTaskData;
+    expect(found.source).toMatchObject({ kind: "local", dataset: "dwzhu/LongEmbed" });
+    const empty = tempDir();
+    const env = { HF_HUB_CACHE: join(empty, "hub"), HF_HOME: empty, HF_DATASETS_CACHE: join(empty, "ds") };
+    const generated = (await loadTask("longembed", task("longembed", "passkey"), { dataDir: empty, env, generator: { contextLengths: [128], docsPerLength: 3, queriesPerLength: 1 } })) as RetrievalTaskData;
+    expect(generated.source.kind).toBe("generated");
+    await expect(loadTask("longembed", task("longembed", "narrativeqa"), { dataDir: empty, env })).rejects.toThrow(/dataset dwzhu\/LongEmbed not found/);
+  });
+
+  it("reads the Hugging Face hub cache layout and reports the snapshot revision", async () => {
+    const hub = tempDir();
+    const rev = "0123456789abcdef0123456789abcdef01234567";
+    const repo = join(hub, "datasets--jhu-clsp--news21-instructions");
+    mkdirSync(join(repo, "snapshots"), { recursive: true });
+    mkdirSync(join(repo, "refs"));
+    writeFileSync(join(repo, "refs/main"), rev);
+    symlinkSync(join(FIXTURES, "jhu-clsp/news21-instructions"), join(repo, "snapshots", rev));
+    const env = { HF_HUB_CACHE: hub, HF_HOME: hub };
+    const resolved = await resolveDataset("jhu-clsp/news21-instructions", () => true, { env });
+    expect(resolved?.source).toMatchObject({ kind: "hf-cache", revision: rev });
+    const data = (await loadTask("followir", task("followir", "news21"), { env })) as FollowIrTaskData;
+    expect(data.source.revision).toBe(rev);
+    expect(readFileSync(join(repo, "refs/main"), "utf8")).toBe(rev);
+  });
+});
