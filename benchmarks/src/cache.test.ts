@@ -25,7 +25,11 @@ describe("EmbeddingCache", () => {
     const shards = readdirSync(cache.dir).filter((f) => f.endsWith(".arrow"));
     expect(shards).toHaveLength(1); // a full shard of 2; "c" waits for flush
     cache.flush();
-    const table = tableFromIPC(readFileSync(join(cache.dir, readdirSync(cache.dir).filter((f) => f.endsWith(".arrow")).sort()[0]!)));
+    const bytes = readFileSync(join(cache.dir, readdirSync(cache.dir).filter((f) => f.endsWith(".arrow")).sort()[0]!));
+    // The Arrow IPC file format (Feather v2) that pandas, polars and DuckDB open: "ARROW1" at both ends.
+    expect(bytes.subarray(0, 6).toString("latin1")).toBe("ARROW1");
+    expect(bytes.subarray(bytes.length - 6).toString("latin1")).toBe("ARROW1");
+    const table = tableFromIPC(bytes);
     expect(table.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(["id:Utf8", "embedding:FixedSizeList[2]<Float32>", "truncated:Bool"]);
 
     const reopened = EmbeddingCache.open(root, key);

@@ -31,6 +31,8 @@ export interface TextEncoder {
   encode(texts: string[], options: EncodeOptions): Promise<EncodeResult>;
   /** Settings for the reproducibility record and report: model, adapter, attention, pooling, maxLength, dtype, device, ortVersion, … */
   describe(): Record<string, unknown>;
+  /** Releases sessions and worker threads, if the encoder holds any. */
+  dispose?(): Promise<void>;
 }
 
 export interface HashingEncoderOptions {

@@ -14,8 +14,10 @@ export interface LoadOptions {
    * "never" requires real data.
    */
   synthetic?: "auto" | "always" | "never";
-  /** Generator sizes and seed; also restricts real passkey/needle data to `contextLengths`. */
+  /** Generator sizes and seed. */
   generator?: SyntheticOptions;
+  /** Real passkey/needle data: keep only these context lengths (default: every length in the files). */
+  contextLengths?: readonly number[];
   /** BRIGHT: the long-document setting (long_documents, gold_ids_long). */
   brightLong?: boolean;
   env?: Record<string, string | undefined>;
@@ -46,7 +48,7 @@ export async function loadTask(benchmark: BenchmarkName, task: TaskDefinition, o
     if (canGenerate && synthetic === "always") return generateFor(task, options);
     const resolved = await find(dataset, (root) => looksLikeLongEmbed(root, [task.config ?? task.id]));
     if (resolved) {
-      const lengths = task.perContextLength ? options.generator?.contextLengths : undefined;
+      const lengths = task.perContextLength ? options.contextLengths : undefined;
       return loadLongEmbedTask(resolved, task, lengths ? { contextLengths: lengths } : {});
     }
     if (canGenerate) return generateFor(task, options);

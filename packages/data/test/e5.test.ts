@@ -53,9 +53,11 @@ describe("openE5", () => {
     const given = await openE5(root, { instructions: { my_pairs: "Find the matching pair" }, files: ["my_pairs", "fever"] });
     const mine = (await collect(given)).find((s) => s.source === "my_pairs");
     expect(mine).toEqual({ id: "my_pairs:1", source: "my_pairs", instruction: "Find the matching pair", query: "q", positive: "p", negatives: ["n"] });
-    const skipped = await openE5(root, { unknownFiles: "skip" });
+    const logged: string[] = [];
+    const skipped = await openE5(root, { unknownFiles: "skip", log: (line) => logged.push(line) });
     expect(skipped.size).toBe(34);
     expect(skipped.report.skippedFiles).toEqual([`${join(root, "my_pairs.jsonl")} (no instruction known)`]);
+    expect(logged).toEqual([`e5: kept 34 of 34 records read\nskipped file ${join(root, "my_pairs.jsonl")} (no instruction known)`]);
     await Promise.all([given.close(), skipped.close()]);
   });
 

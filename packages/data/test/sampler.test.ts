@@ -73,17 +73,24 @@ describe("BatchSampler", () => {
     expect(order.slice(0, 10)).not.toEqual([...order.slice(0, 10)].sort((x, y) => x - y));
   });
 
-  it("resumes mid-epoch from a JSON state with exactly the same batches", async () => {
-    const options = { batchSize: 4, seed: 21, epochs: 2 } as const;
-    const reference = await collect(new BatchSampler(msmarco, options));
-    expect(reference.length).toBe(16);
-    for (const stop of [0, 3, 8, 11]) {
-      const first = new BatchSampler(msmarco, options);
-      const seen = await take(first, stop);
-      const saved = JSON.parse(JSON.stringify(first.state()));
-      const rest = await collect(BatchSampler.resume(msmarco, saved));
-      // same samples, negatives included: they are seeded per (seed, epoch, record)
-      expect([...seen, ...rest]).toEqual(reference);
+  it("resumes mid-epoch from a JSON state with exactly the same batches, for every source", async () => {
+    const cases = [
+      { source: () => msmarco, options: { batchSize: 4, seed: 21, epochs: 2 } },
+      { source: () => e5, options: { batchSize: 2, seed: 4, epochs: 2, batching: "by-source" } },
+      { source: () => reasonAug, options: { batchSize: 3, seed: 8, epochs: 2, batching: "by-task" } },
+      { source: () => custom, options: { batchSize: 5, seed: 2, epochs: 2, dropLast: false } },
+    ] as const;
+    for (const { source, options } of cases) {
+      const reference = await collect(new BatchSampler(source(), options));
+      const perEpoch = reference.length / 2;
+      for (const stop of [0, 3, perEpoch, perEpoch + 1, reference.length - 1]) {
+        const first = new BatchSampler(source(), options);
+        const seen = await take(first, stop);
+        const saved = JSON.parse(JSON.stringify(first.state()));
+        const rest = await collect(BatchSampler.resume(source(), saved));
+        // same samples, msmarco negatives included: they are seeded per (seed, epoch, record)
+        expect([...seen, ...rest]).toEqual(reference);
+      }
     }
   });
 

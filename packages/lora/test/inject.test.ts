@@ -44,9 +44,13 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
+let baseWeights: Map<string, Float64Array> | undefined;
 async function mergedReference(a: LoraAdapter): Promise<(name: string) => Float64Array> {
-  const base = new Map<string, Float64Array>();
-  for (const name of model.weights.tensors.keys()) base.set(name, await readParameter(model.weights, name));
+  if (baseWeights === undefined) {
+    baseWeights = new Map();
+    for (const name of model.weights.tensors.keys()) baseWeights.set(name, await readParameter(model.weights, name));
+  }
+  const base = baseWeights;
   const merged = mergeAdapter(a, (name) => Float32Array.from(base.get(name)!));
   return (name) => (merged.has(name) ? Float64Array.from(merged.get(name)!) : base.get(name)!);
 }

@@ -37,6 +37,8 @@ export interface EmbedderOptions {
   /** Overrides of the architecture's tokenizer profile (pad, eos, padding side, template …). */
   readonly profile?: Partial<TokenizerProfile>;
   readonly resolve?: ResolveOptions;
+  /** An already loaded tokenizer for this model (loading Qwen's takes seconds). */
+  readonly tokenizer?: Tokenizer;
   readonly logger?: Logger;
 }
 
@@ -76,7 +78,7 @@ export class Embedder {
 
   static async load(ref: string, options: EmbedderOptions = {}): Promise<Embedder> {
     const model = await loadModel(ref, options.resolve);
-    const tokenizer = await loadTokenizer(model.dir);
+    const tokenizer = options.tokenizer ?? (await loadTokenizer(model.dir));
     const session = new DecoderSession(model, {
       attention: options.attention,
       kernel: options.kernel,

@@ -59,7 +59,7 @@ describe("Embedder", () => {
   });
 
   it("counts truncated inputs", async () => {
-    const short = await Embedder.load(dir, { maxLength: 8, threads: 1, pooling: "last_token" });
+    const short = await Embedder.load(dir, { maxLength: 8, threads: 1, pooling: "last_token", tokenizer: embedder.tokenizer });
     try {
       const result = await short.encodeDetailed(TEXTS, { batchSize: 2 });
       // Budget: 8 tokens minus the appended EOS.

@@ -97,7 +97,7 @@ describe.each(CASES)("%s (%s weights)", (arch, dtype) => {
   });
 });
 
-describe("primitive (training) kernel", () => {
+describe("primitive (training) kernel and fp16 compute", () => {
   it("matches the reference in both modes with left padding", async () => {
     const model = await tinyModel("qwen2", root.dir, { config: { vocab_size: 8192 } });
     const weights = await referenceWeights(model);
@@ -111,5 +111,21 @@ describe("primitive (training) kernel", () => {
     } finally {
       await session.release();
     }
+  });
+
+  it("computes in float16 on CPU within fp16 precision, and refuses bf16 compute without CUDA", async () => {
+    const model = await tinyModel("qwen2", root.dir, { config: { vocab_size: 8192 } });
+    const weights = await referenceWeights(model);
+    const session = new DecoderSession(model, { computeDtype: "float16", threads: 1 });
+    try {
+      const rows = paddedRows(ROWS, WIDTH, "right");
+      const out = await session.run(batchFromRows(rows.inputIds, rows.attentionMask), { attention: "causal" });
+      const error = relativeError(out.data, referenceForward(model.spec, weights, rows, "causal"));
+      expect(error).toBeLessThan(1e-2);
+      expect(error).toBeGreaterThan(1e-5); // it really ran in half precision
+    } finally {
+      await session.release();
+    }
+    expect(() => new DecoderSession(model, { computeDtype: "bfloat16" })).toThrow(/bfloat16 compute needs device "cuda"/);
   });
 });

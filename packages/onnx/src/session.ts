@@ -92,7 +92,14 @@ const warnedLoggers = new WeakSet<Logger>();
 
 /** Shared by createSession and createWorkerSession. */
 export async function openSession(host: SessionHost, model: ModelSource, options: SessionOptions): Promise<Session> {
-  const { source, name, folder } = prepareModel(model, options);
+  let prepared: ReturnType<typeof prepareModel>;
+  try {
+    prepared = prepareModel(model, options);
+  } catch (e) {
+    await host.close().catch(() => undefined); // a worker may already be running
+    throw e;
+  }
+  const { source, name, folder } = prepared;
   const logger = options.logger ?? console;
   let device: Device = options.device ?? "cpu";
   let info: HostInfo;

@@ -123,6 +123,7 @@ export async function makeEncoder(spec: EncoderSpec): Promise<TextEncoder> {
       const cut = new Set(result.truncatedIndices);
       return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
     },
+    dispose: () => embedder.dispose(),
     describe: () => ({
       model: spec.model === "tiny" ? "tiny Dream (random weights, untrained)" : spec.model,
       modelDir: dir,
@@ -160,13 +161,19 @@ function progressReporter(): { reporter: ProgressReporter; log: (line: string) =
   return {
     reporter: {
       start(label, total) {
+        const started = performance.now();
+        let size = total;
         const bar = bars.create(Math.max(total, 1), 0, { label: label.padEnd(28).slice(0, 28) });
         return {
           update: (done, t) => {
-            if (t !== undefined) bar.setTotal(Math.max(t, 1));
+            if (t !== undefined) bar.setTotal(Math.max((size = t), 1));
             bar.update(done);
           },
-          stop: () => bar.stop(),
+          // A finished job leaves one line instead of a full bar, so long runs do not stack dozens of bars.
+          stop: () => {
+            bars.remove(bar);
+            bars.log(`  ${label}: ${size} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+          },
         };
       },
     },
@@ -227,9 +234,24 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
       process.stderr.write(`dembed: ${model} skipped: ${(err as Error).message}\n`);
     }
   }
-  const progress = progressReporter();
   try {
-    for (const { benchmark, tasks } of work) {
+    await runWork(options, work, systems, notes, batchSize, command);
+  } finally {
+    for (const s of systems) if (s.kind === "dense") await s.encoder.dispose?.();
+  }
+}
+
+async function runWork(
+  options: EvalConfig,
+  work: Array<{ benchmark: BenchmarkName; tasks?: string[] }>,
+  systems: System[],
+  notes: string[],
+  batchSize: number,
+  command: string,
+): Promise<void> {
+  for (const { benchmark, tasks } of work) {
+    const progress = progressReporter();
+    try {
       const outcome = await runBenchmark({
         benchmark,
         ...(tasks ? { tasks } : {}),
@@ -238,6 +260,7 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
         load: {
           ...(options.data ? { dataDir: resolve(options.data) } : {}),
           synthetic: options.synthetic ?? "auto",
+          ...(options.lengths ? { contextLengths: options.lengths } : {}),
           generator: {
             seed: options.seed ?? DEFAULTS.seed,
             contextLengths: options.lengths ?? [...DEFAULTS.contextLengths],
@@ -261,9 +284,9 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
       for (const run of outcome.systems) {
         for (const r of run.results) process.stdout.write(`  ${run.system.name.padEnd(20)} ${r.taskId.padEnd(22)} ${(r.mainScore * 100).toFixed(1)}\n`);
       }
+    } finally {
+      progress.stop();
     }
-  } finally {
-    progress.stop();
   }
 }
 

@@ -5,6 +5,7 @@ import { register as evaluate } from "./eval.js";
 import { register as forward } from "./forward.js";
 import { register as embed } from "./embed.js";
 import { register as exportCommand } from "./export.js";
+import { register as train } from "./train.js";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -13,6 +14,7 @@ export const commands: RegisterCommand[] = [
   forward,
   embed,
   exportCommand,
+  train,
   metrics,
   bench,
   evaluate,

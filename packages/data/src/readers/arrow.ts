@@ -5,7 +5,8 @@ import { tableRows, type ReadRowsOptions, type TableBlock, type TableFile, type 
 
 // Arrow IPC framing: [0xFFFFFFFF][int32 metadata length][flatbuffer Message][body]; length 0 ends the
 // stream. Pre-1.0 writers omit the 0xFFFFFFFF marker. A file (Feather v2) is "ARROW1\0\0", the same
-// messages, then a footer. Indexing the message spans lets any record batch be decoded on its own.
+// messages (its schema may live only in the footer), then a footer. Indexing the message spans lets any
+// record batch of a stream be decoded on its own; files go through apache-arrow's footer-based reader.
 const CONTINUATION = 0xffffffff;
 const MAGIC = "ARROW1";
 const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
@@ -82,6 +83,8 @@ export function arrowToPlain(value: unknown): unknown {
 /** An Arrow IPC stream or file (e.g. a `datasets` cache file), read record batch by record batch. */
 export class ArrowTable implements TableFile {
   readonly format = "arrow" as const;
+  // apache-arrow's file reader seeks a shared position before each read, so its reads must not overlap
+  private fileReads: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly path: string,
@@ -128,7 +131,10 @@ export class ArrowTable implements TableFile {
   private async readBatch(index: number): Promise<RecordBatch> {
     if (index < 0 || index >= this.blocks.length) throw new RangeError(`${this.path}: no record batch ${index} (has ${this.blocks.length})`);
     if ("file" in this.source) {
-      const batch = await this.source.file.readRecordBatch(index);
+      const file = this.source.file;
+      const read = this.fileReads.then(() => file.readRecordBatch(index));
+      this.fileReads = read.catch(() => undefined);
+      const batch = await read;
       if (batch === null) throw new DataError({ file: this.path, row: this.blocks[index]!.rowStart }, undefined, `cannot decode record batch ${index}`);
       return batch;
     }

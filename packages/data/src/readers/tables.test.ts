@@ -61,8 +61,9 @@ describe("Arrow IPC", () => {
         { rowStart: 3, rowCount: 3 },
         { rowStart: 6, rowCount: 1 },
       ]);
-      // random access: the last batch alone, one column
+      // random access: the last batch alone, one column; overlapping reads of every batch
       expect(await table.readBlock(2, ["name"])).toEqual([{ name: "row 6" }]);
+      expect((await Promise.all([2, 0, 1, 2, 0].map((b) => table.readBlock(b)))).map((r) => r[0]!.id)).toEqual([60, 0, 30, 60, 0]);
       await table.close();
     });
   }

@@ -65,7 +65,6 @@ export async function openE5(dir: string, options: E5Options = {}): Promise<Trai
     );
   }
   if (files.length === 0) throw new Error(`${root}: no E5 files to read`);
-  const source = await IndexedSource.open(e5Kind, files, options);
-  for (const name of unknown) source.report.skippedFiles.push(`${join(root, `${name}.jsonl`)} (no instruction known)`);
-  return source;
+  const skipped = unknown.map((name) => `${join(root, `${name}.jsonl`)} (no instruction known)`);
+  return IndexedSource.open(e5Kind, files, options, skipped);
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { DataError, emptyReport, noteInvalid, noteSkipped, type RecordPosition, type ValidationReport } from "../errors.js";
+import { DataError, emptyReport, formatReport, noteInvalid, noteSkipped, type RecordPosition, type ValidationReport } from "../errors.js";
 import { ArrowTable } from "../readers/arrow.js";
 import { JsonlFile, readJsonl } from "../readers/jsonl.js";
 import { ParquetTable } from "../readers/parquet.js";
@@ -50,6 +50,8 @@ export interface IndexOptions {
   maxPerFile?: number;
   /** Seed used when the source is iterated or read without a context (default 0). */
   seed?: number;
+  /** Receives a one-paragraph summary once the source is open, when records were dropped, skipped or capped. */
+  log?: (summary: string) => void;
 }
 
 class Column {
@@ -72,6 +74,7 @@ class Column {
 }
 
 const ITERATION_CHUNK = 256;
+const NO_TASK = 0xffffffff;
 
 /** A source whose records are found by one validating pass, then read back at random. */
 export class IndexedSource<R> implements TrainingSource {
@@ -107,25 +110,31 @@ export class IndexedSource<R> implements TrainingSource {
     return this.fileOf.length;
   }
 
-  static async open<R>(kind: RecordKind<R>, files: readonly SourceFile[], options: IndexOptions = {}): Promise<IndexedSource<R>> {
+  /** Index `files`; `skippedFiles` (left out by the caller, with reasons) go into the report. */
+  static async open<R>(kind: RecordKind<R>, files: readonly SourceFile[], options: IndexOptions = {}, skippedFiles: readonly string[] = []): Promise<IndexedSource<R>> {
     const source = new IndexedSource(kind, files, options);
+    source.report.skippedFiles.push(...skippedFiles);
     try {
       await source.index();
     } catch (error) {
       await source.close();
       throw error;
     }
+    const { report } = source;
+    if (options.log && (report.invalid > 0 || report.capped || Object.keys(report.skipped).length > 0 || report.skippedFiles.length > 0)) {
+      options.log(formatReport(kind.kind, report));
+    }
     return source;
   }
 
-  private readonly ids = new Map<string, number>();
+  private readonly sourceIds = new Map<string, number>();
+  private readonly taskIds = new Map<string, number>();
 
-  private intern(names: string[], name: string): number {
-    const key = `${names === this.taskNames ? "t" : "s"}:${name}`;
-    let id = this.ids.get(key);
+  private static intern(names: string[], ids: Map<string, number>, name: string): number {
+    let id = ids.get(name);
     if (id === undefined) {
       id = names.push(name) - 1;
-      this.ids.set(key, id);
+      ids.set(name, id);
     }
     return id;
   }
@@ -137,7 +146,7 @@ export class IndexedSource<R> implements TrainingSource {
     const sizes: number[] = [];
     for (const [fileIndex, file] of this.sourceFiles.entries()) {
       if (fileIndex > 0xffff) throw new Error("a source holds at most 65536 files");
-      this.labelIds.push(this.intern(this.sourceNames, file.label));
+      this.labelIds.push(IndexedSource.intern(this.sourceNames, this.sourceIds, file.label));
       sizes.push((await stat(file.path)).size);
       let keptInFile = 0;
       const full = () => report.kept >= maxSamples || keptInFile >= maxPerFile;
@@ -157,7 +166,8 @@ export class IndexedSource<R> implements TrainingSource {
         this.pos.push(pos);
         this.span.push(span);
         this.ordinal.push(ordinal);
-        this.task.push(this.recordKind.task ? this.intern(this.taskNames, this.recordKind.task(record)) : 0xffffffff);
+        const task = this.recordKind.task?.(record);
+        this.task.push(task === undefined ? NO_TASK : IndexedSource.intern(this.taskNames, this.taskIds, task));
         report.kept++;
         keptInFile++;
       };
@@ -189,7 +199,10 @@ export class IndexedSource<R> implements TrainingSource {
           }
         }
       }
-      if (report.kept >= maxSamples) break;
+      if (report.kept >= maxSamples) {
+        if (fileIndex < this.sourceFiles.length - 1) report.capped = true;
+        break;
+      }
     }
     const identity = {
       kind: this.kind,
@@ -213,7 +226,7 @@ export class IndexedSource<R> implements TrainingSource {
   taskOf(index: number): number {
     this.checkIndex(index);
     const task = this.task.get(index);
-    return task === 0xffffffff ? -1 : task;
+    return task === NO_TASK ? -1 : task;
   }
 
   blockOf(index: number): number {

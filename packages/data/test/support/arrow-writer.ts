@@ -23,14 +23,14 @@ export { Int64, Utf8 };
 export async function writeArrowRows(
   path: string,
   types: Record<string, DataType>,
-  rows: readonly Record<string, unknown>[],
+  rows: readonly object[],
   options: { batchRows?: number; format?: "stream" | "file" } = {},
 ): Promise<void> {
   const batchRows = options.batchRows ?? 1000;
   const writer = options.format === "file" ? new RecordBatchFileWriter() : new RecordBatchStreamWriter();
   for (let start = 0; start < rows.length; start += batchRows) {
     const slice = rows.slice(start, start + batchRows);
-    const columns = Object.fromEntries(Object.entries(types).map(([name, type]) => [name, vectorFromArray(slice.map((r) => r[name] ?? null), type)]));
+    const columns = Object.fromEntries(Object.entries(types).map(([name, type]) => [name, vectorFromArray(slice.map((r) => (r as Record<string, unknown>)[name] ?? null), type)]));
     for (const batch of new Table(columns).batches) writer.write(batch);
   }
   writer.finish();

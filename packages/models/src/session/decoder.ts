@@ -52,6 +52,10 @@ export class DecoderSession {
   ) {
     this.attention = options.attention ?? model.spec.defaultAttention;
     this.kernel = options.kernel ?? "auto";
+    if (options.computeDtype === "bfloat16" && options.device !== "cuda") {
+      // ORT's CPU provider has no bf16 matmul kernels; BF16 checkpoints are cast to float32 (or float16) instead.
+      throw new Error(`DecoderSession(${model.dir}): bfloat16 compute needs device "cuda"; on CPU use float32 or float16 (BF16 weights are cast in the graph)`);
+    }
   }
 
   /** The device sessions really run on (after any CUDA → CPU fallback); undefined before the first run. */

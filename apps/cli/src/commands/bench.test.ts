@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { register as bench } from "./bench.js";
+import { register as evaluate } from "./eval.js";
+
+const FIXTURES = fileURLToPath(new URL("../../../../benchmarks/fixtures", import.meta.url));
+const dirs: string[] = [];
+const temp = () => {
+  const d = mkdtempSync(join(tmpdir(), "dembed-cli-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+  vi.restoreAllMocks();
+});
+
+async function run(args: string[]): Promise<string> {
+  const program = new Command("dembed").exitOverride();
+  bench(program);
+  evaluate(program);
+  let out = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  await program.parseAsync(["node", "dembed", ...args]);
+  return out;
+}
+
+describe("dembed bench / eval", () => {
+  // An empty hub cache, so a developer's real HF cache never changes what these tests read.
+  process.env.HF_HUB_CACHE = join(tmpdir(), "dembed-cli-no-hub");
+  process.env.HF_DATASETS_CACHE = join(tmpdir(), "dembed-cli-no-datasets");
+
+  it("bench followir --model bm25 runs end to end on fixture data and prints the report path and scores", async () => {
+    const out = temp();
+    const printed = await run(["bench", "followir", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache"]);
+    expect(printed).toContain(join(out, "followir", "report.md"));
+    expect(printed).toMatch(/BM25\s+robust04\s+-?\d+\.\d/);
+    expect(JSON.parse(readFileSync(join(out, "followir", "BM25", "Core17InstructionRetrieval.json"), "utf8")).task_name).toBe("Core17InstructionRetrieval");
+  });
+
+  it("reads options from a config file, with flags taking precedence", async () => {
+    const out = temp();
+    const config = join(temp(), "bench.json");
+    writeFileSync(config, JSON.stringify({ model: "bm25", tasks: ["pony", "biology"], out: join(out, "from-config"), data: FIXTURES, cache: false }));
+    await run(["bench", "bright", "--config", config, "--out", out]);
+    const report = readFileSync(join(out, "bright", "report.md"), "utf8");
+    expect(report).toMatch(/\| Biology \|[\s\S]*\| Pony \|/);
+    writeFileSync(config, JSON.stringify({ modle: "bm25" }));
+    await expect(run(["bench", "bright", "--config", config])).rejects.toThrow(/config file .*bench\.json: .*modle/);
+  });
+
+  it("eval takes <benchmark>:<task> arguments across benchmarks", async () => {
+    const out = temp();
+    const printed = await run(["eval", "longembed:passkey", "bright:pony", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache"]);
+    expect(printed).toMatch(/BM25\s+passkey\s+100\.0/);
+    expect(printed).toMatch(/BM25\s+pony\s+\d/);
+    await expect(run(["eval", "nope:x", "--model", "bm25"])).rejects.toThrow(/"nope:x" is not <benchmark>\[:<task>\]/);
+  });
+});

@@ -1,0 +1,102 @@
+// Prints the GradCache training step's cost: step time, peak RSS and the share of the step spent outside ORT (loss,
+// pooling, dropout masks, optimizer, data), for the tiny model and a Qwen2-0.5B-shaped one (random weights; hidden 896,
+// 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936), LoRA r 16 on all seven projections, 8 sequences
+// × 256 tokens per step (4 queries + 4 documents), HardNegativeNLL, AdamW, the real train() loop.
+//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 2] [--steps 3] [--threads N]
+// Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
+// < 10 % outside ORT; PyTorch anchor 36.5 s, 11.4 GiB.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createTinyModel } from "../../packages/models/src/index.js";
+import { createModelRun, parseTrainConfig, train, type ContrastiveExample, type TrainText } from "../../packages/train/src/index.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "both" },
+    chunk: { type: "string", default: "2" },
+    steps: { type: "string", default: "3" },
+    threads: { type: "string" },
+    child: { type: "boolean", default: false },
+  },
+});
+
+const QWEN_05B = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936 };
+const TOKENS = 256;
+
+if (!values.child) {
+  const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
+  for (const model of models) {
+    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : [])];
+    const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: "inherit" });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+} else {
+  await measure(values.model!, Number(values.chunk), Number(values.steps));
+}
+
+/** Endless synthetic batches: every text is long enough to fill 256 tokens, so rows carry no padding. */
+function syntheticSampler() {
+  let at = 0;
+  const words = "retrieval embedding diffusion language model passage query document attention layer token gradient cache".split(" ");
+  const text = (seed: number) => Array.from({ length: 400 }, (_, i) => words[(seed * 7 + i * 13 + ((i * i) % 11)) % words.length]).join(" ");
+  return {
+    next: async (n: number): Promise<ContrastiveExample<TrainText>[]> =>
+      Array.from({ length: n }, () => {
+        const i = at++;
+        return { query: { text: text(2 * i), instruction: "" }, positive: { text: text(2 * i + 1), instruction: "" }, negatives: [], positiveKey: `d${i}`, negativeKeys: [] };
+      }),
+    state: () => at,
+    restore: (s: unknown) => void (at = s as number),
+  };
+}
+
+async function measure(which: string, chunk: number, steps: number): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), "dembed-train-step-"));
+  try {
+    const t0 = performance.now();
+    const dir = await createTinyModel("qwen2", join(root, which), which === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
+    const made = (performance.now() - t0) / 1000;
+    const config = parseTrainConfig({
+      model: { base: dir, attention: "bidirectional", pooling: "mean", skip_instruction: false },
+      data: { source: "custom", path: "unused.jsonl" },
+      loss: { type: "hard-negative-nll", scale: 50 },
+      optim: { lr: 1e-4, warmup_steps: 0 },
+      batch: { global: 4, chunk_size: chunk },
+      max_length: { query: TOKENS, document: TOKENS },
+      lora: { r: 16, alpha: 32, dropout: 0.05 },
+      steps,
+      save_steps: 1_000_000,
+      seed: 1,
+    });
+    const run = await createModelRun(config, {
+      outputDir: join(root, "out"),
+      sampler: syntheticSampler(),
+      ...(values.threads ? { threads: Number(values.threads) } : {}),
+    });
+    const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
+    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}`);
+    let ortBefore = run.encoder.ortMs;
+    const rows: { seconds: number; ort: number; tokens: number }[] = [];
+    await train(run.parts, {
+      onStep: (r) => {
+        const ort = (run.encoder.ortMs - ortBefore) / 1000;
+        ortBefore = run.encoder.ortMs;
+        rows.push({ seconds: r.seconds, ort, tokens: r.tokens });
+        console.log(`  step ${r.step}: ${r.seconds.toFixed(2)} s, in ORT ${ort.toFixed(2)} s, outside ${(100 * (1 - ort / r.seconds)).toFixed(1)} %, ${r.tokens} tokens, loss ${r.loss.toFixed(4)}`);
+      },
+    });
+    await run.release();
+    // The first step also builds both sessions' execution plans; report the steady steps.
+    const steady = rows.length > 1 ? rows.slice(1) : rows;
+    const mean = (f: (r: (typeof rows)[number]) => number) => steady.reduce((s, r) => s + f(r), 0) / steady.length;
+    const step = mean((r) => r.seconds);
+    const outside = 1 - mean((r) => r.ort) / step;
+    const peak = process.resourceUsage().maxRSS / 1024 / 1024; // KiB → GiB
+    console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

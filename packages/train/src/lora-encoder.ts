@@ -1,0 +1,164 @@
+// The model-backed GradCache encoder: tokenized chunk → decoder with LoRA (A/B and dropout masks as graph inputs) →
+// last_hidden_state → pooling in TypeScript → embeddings; and the chunk's VJP graph for pass 2.
+//
+// Pooling runs in TS (@dembed/pooling's pool / poolBackward), not in the graph: it is the very code the Embedder
+// pools with, so training and evaluation cannot drift apart, every mode (mean, weighted, last token, embed mask)
+// comes for free, and what crosses the session boundary is [B, T, hidden], a few MB per chunk. The VJP graph
+// therefore takes dLoss/d(last_hidden_state) as its seed input.
+import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type AttentionMode, type EncodedBatch, type LoadedModel } from "@dembed/models";
+import { createSession, createWorkerSession, vjp, type Session, type Tensor } from "@dembed/onnx";
+import { dropoutMasks, loraInjection, type LoraInjection, type LoraModule } from "@dembed/lora";
+import { pool, poolBackward, rows, type PoolingMode } from "@dembed/pooling";
+import type { ChunkEncoder } from "./gradcache.js";
+import type { NamedTensors } from "./tensors.js";
+
+/** A run of tokenized texts of one role, padded to one length. */
+export interface TokenChunk {
+  readonly batch: EncodedBatch;
+  /** Number of real tokens (for tokens/s). */
+  readonly tokens: number;
+}
+
+export interface LoraEncoderOptions {
+  readonly attention: AttentionMode;
+  readonly pooling: PoolingMode;
+  /** Pool only the text's tokens (the embed mask) rather than every real token. */
+  readonly skipInstruction: boolean;
+  readonly modules: readonly LoraModule[];
+  readonly r: number;
+  readonly scaling: number;
+  readonly dropout: number;
+  /** The trainable A/B arrays by PEFT key, updated in place by the optimizer and fed on every run. */
+  readonly params: NamedTensors;
+  /** Run ORT in worker threads so the event loop (a progress bar) keeps moving. */
+  readonly worker?: boolean;
+  readonly threads?: number;
+}
+
+/** Name of the VJP graph's seed input, and of each gradient output. */
+export const HIDDEN_GRAD_INPUT = "grad_last_hidden_state";
+export const gradOutputName = (key: string): string => `grad.${key}`;
+
+export class LoraEncoder implements ChunkEncoder<TokenChunk> {
+  /** Milliseconds spent inside session.run (pass 1 and pass 2), for the outside-ORT share. */
+  ortMs = 0;
+
+  private constructor(
+    private readonly options: LoraEncoderOptions,
+    private readonly injection: LoraInjection,
+    private readonly session: Session,
+    private readonly paramShapes: ReadonlyMap<string, readonly number[]>,
+    private readonly hiddenSize: number,
+  ) {}
+
+  /**
+   * Builds the VJP graph once (forward + backward); updates to `params` never rebuild it. Pass 1 runs the same
+   * session fetching only last_hidden_state, so ORT executes just the forward nodes: one session means one copy of
+   * the weights in memory (two sessions would each load the external data), and pass 1 and pass 2 are the same
+   * function by construction.
+   */
+  static async create(model: LoadedModel, options: LoraEncoderOptions): Promise<LoraEncoder> {
+    const injection = loraInjection(options.modules, { scaling: options.scaling, r: options.r, dropout: options.dropout });
+    // "masked" = ONNX Attention with a bool mask: any padding, either mode, and a VJP rule.
+    const built = buildDecoderGraph(model.weights, { attention: options.attention, kernel: "masked", linearHook: injection.linearHook, name: "train" });
+    if (injection.layers.length !== options.modules.length) {
+      const seen = new Set(injection.layers.map((l) => l.module.path));
+      throw new Error(`LoraEncoder: the model graph has no linear layer ${options.modules.find((m) => !seen.has(m.path))?.path}`);
+    }
+    const g = built.graph;
+    const seed = g.input(HIDDEN_GRAD_INPUT, "float32", built.lastHiddenState.shape);
+    const wrt = injection.layers.flatMap((l) => [l.a, l.b]);
+    const grads = g.scope("vjp", () => vjp(g, [built.lastHiddenState], wrt, { seeds: [seed] }));
+    const shapes = new Map<string, readonly number[]>();
+    wrt.forEach((w, i) => {
+      g.output(grads[i]!, gradOutputName(w.name));
+      shapes.set(w.name, w.shape as readonly number[]);
+    });
+    for (const [key, shape] of shapes) {
+      const t = options.params[key];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (t === undefined || t.length !== size) throw new Error(`LoraEncoder: parameter ${key} is ${t === undefined ? "missing" : `${t.length} values`}, the graph takes [${shape.join(", ")}]`);
+    }
+    const open = options.worker ? createWorkerSession : createSession;
+    const session = await open(g, { ...(options.threads === undefined ? {} : { threads: options.threads }), name: `${model.ref} (train)` });
+    return new LoraEncoder(options, injection, session, shapes, model.spec.config.hiddenSize);
+  }
+
+  private feeds(chunk: TokenChunk, seed: number): Record<string, Tensor> {
+    const { batch } = chunk;
+    // Worker sessions take the feed buffers over (no second copy of the dropout masks); the chunk's ids and the live
+    // parameters are needed again, so the worker gets copies of those.
+    const own = <T extends { slice(): T }>(x: T): T => (this.options.worker ? x.slice() : x);
+    const feeds: Record<string, Tensor> = {
+      [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: own(batch.inputIds) },
+      [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: own(batch.attentionMask) },
+    };
+    for (const [key, shape] of this.paramShapes) feeds[key] = { dtype: "float32", dims: shape, data: own(this.options.params[key]!) };
+    if (this.options.dropout > 0) Object.assign(feeds, dropoutMasks(this.injection.layers.map((l) => l.module), batch.dims, this.options.dropout, seed));
+    return feeds;
+  }
+
+  private poolOptions(chunk: TokenChunk) {
+    const { batch } = chunk;
+    return {
+      mode: this.options.pooling,
+      ...(this.options.skipInstruction ? { embedMask: { data: batch.embedMask, dims: batch.dims } } : {}),
+      normalize: false,
+    };
+  }
+
+  private async run(session: Session, feeds: Record<string, Tensor>, outputs: string[]): Promise<Record<string, Tensor>> {
+    const started = performance.now();
+    try {
+      return await session.run(feeds, { outputs, transferFeeds: this.options.worker === true });
+    } finally {
+      this.ortMs += performance.now() - started;
+    }
+  }
+
+  async encodeNoGrad(chunk: TokenChunk, seed: number): Promise<Float32Array[]> {
+    const hidden = await this.hidden(chunk, seed);
+    const mask = { data: chunk.batch.attentionMask, dims: chunk.batch.dims };
+    return rows(pool(hidden, mask, this.poolOptions(chunk))).map((r) => r.slice());
+  }
+
+  /** last_hidden_state of the training forward (dropout masks from `seed`). */
+  async hidden(chunk: TokenChunk, seed: number): Promise<{ data: Float32Array; dims: readonly [number, number, number] }> {
+    const [b, t] = chunk.batch.dims;
+    const feeds = this.feeds(chunk, seed);
+    // Not read by the forward nodes; fed because the session validates every graph input.
+    feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [b, t, this.hiddenSize], data: new Float32Array(b * t * this.hiddenSize) };
+    const out = await this.run(this.session, feeds, [OUTPUT_NAME]);
+    const hidden = out[OUTPUT_NAME]!;
+    return { data: hidden.data as Float32Array, dims: [b, t, hidden.dims[2] as number] };
+  }
+
+  async backwardChunk(chunk: TokenChunk, dEmbeddings: readonly Float32Array[], seed: number): Promise<NamedTensors> {
+    const [b, t] = chunk.batch.dims;
+    if (dEmbeddings.length !== b) throw new Error(`LoraEncoder.backwardChunk: ${dEmbeddings.length} embedding gradients for a chunk of ${b} texts`);
+    const width = dEmbeddings[0]!.length;
+    // Mean / last-token pooling read only the mask, so the hidden values passed here do not matter except for max
+    // pooling and normalize (neither is used in training); zeros avoid a second forward.
+    const shapeOnly = { data: new Float32Array(b * t * width), dims: [b, t, width] as const };
+    const mask = { data: chunk.batch.attentionMask, dims: chunk.batch.dims };
+    const dHidden = poolBackward(shapeOnly, mask, { data: concatRows(dEmbeddings), dims: [b, width] }, this.poolOptions(chunk));
+    const feeds = this.feeds(chunk, seed);
+    feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [...dHidden.dims], data: dHidden.data };
+    const names = [...this.paramShapes.keys()];
+    const out = await this.run(this.session, feeds, names.map(gradOutputName));
+    const grads: NamedTensors = {};
+    for (const key of names) grads[key] = out[gradOutputName(key)]!.data as Float32Array;
+    return grads;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function concatRows(rowsIn: readonly Float32Array[]): Float32Array {
+  const width = rowsIn[0]!.length;
+  const out = new Float32Array(rowsIn.length * width);
+  rowsIn.forEach((r, i) => out.set(r, i * width));
+  return out;
+}

@@ -1,0 +1,172 @@
+// A train config → a real training run: the base model (a folder, an HF cache id, or `tiny:<Arch>`, the built-in
+// tiny model), an optional starting adapter merged in, the data source, a fresh PEFT-initialized adapter, the LoRA
+// encoder and the tokenizer, all handed to the GradCache loop in trainer.ts.
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { openSource, type SourceSpec, type TrainingSource } from "@dembed/data";
+import { createTinyModel, loadModel, loadTokenizer, resolveModel, type LoadedModel, type TinyArchitecture } from "@dembed/models";
+import {
+  adapterTensors, createAdapter, loadAdapter, loraConfig, loraScaling, mergeAdapterIntoModel, saveAdapter, type AdapterSettings, type LoraAdapter,
+} from "@dembed/lora";
+import type { TrainConfig } from "./config.js";
+import { DataExampleSampler, type TrainText } from "./data-sampler.js";
+import { planAccumulation } from "./accumulate.js";
+import { LoraEncoder, type TokenChunk } from "./lora-encoder.js";
+import { safetensorsStore } from "./store.js";
+import type { NamedTensors } from "./tensors.js";
+import { tokenChunker } from "./token-chunks.js";
+import { train, type ExampleSampler, type TrainerParts, type TrainOptions } from "./trainer.js";
+
+const TINY: readonly TinyArchitecture[] = ["qwen2", "llama", "Dream", "qwen3"];
+
+/** Where generated models live: $DEMBED_CACHE, else ~/.cache/dembed. */
+export const dembedCacheDir = (env: NodeJS.ProcessEnv = process.env): string => env.DEMBED_CACHE ?? join(homedir(), ".cache", "dembed");
+
+const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
+
+/**
+ * A model reference → a model folder. `tiny:<Arch>` (qwen2, llama, Dream, qwen3) is generated once into the cache
+ * (deterministic random weights), assembled under a temp name so concurrent runs never see half a model.
+ */
+export async function resolveBaseModel(ref: string, cacheDir = dembedCacheDir()): Promise<string> {
+  const tiny = /^tiny:(.+)$/.exec(ref);
+  if (tiny === null) return (await resolveModel(ref)).dir;
+  const arch = TINY.find((a) => a.toLowerCase() === tiny[1]!.toLowerCase());
+  if (arch === undefined) throw new Error(`model.base "${ref}": unknown tiny architecture; expected tiny:${TINY.join(", tiny:")}`);
+  const dir = resolve(cacheDir, "tiny", arch);
+  if (await exists(join(dir, "config.json"))) return dir;
+  const temp = `${dir}.tmp-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  await createTinyModel(arch, temp, { seed: 0 });
+  await rename(temp, dir).catch(async (error: NodeJS.ErrnoException) => {
+    await rm(temp, { recursive: true, force: true });
+    if (!(await exists(join(dir, "config.json")))) throw error; // another run finished first: use its copy
+  });
+  return dir;
+}
+
+/** The base with the config's starting adapter (e.g. llm2vec MNTP) merged in, cached by (base, adapter). */
+async function baseWithAdapter(baseDir: string, adapterRef: string, cacheDir: string): Promise<string> {
+  const adapterDir = (await exists(join(adapterRef, "adapter_config.json"))) ? resolve(adapterRef) : (await resolveModel(adapterRef).catch(() => {
+    throw new Error(`model.adapter "${adapterRef}": not a PEFT adapter folder (no adapter_config.json) and not found in the local HF cache`);
+  })).dir;
+  const key = createHash("sha256").update(`${baseDir}\n${adapterDir}`).digest("hex").slice(0, 16);
+  const out = resolve(cacheDir, "merged", key);
+  if (!(await exists(join(out, "config.json")))) {
+    await mkdir(resolve(cacheDir, "merged"), { recursive: true });
+    await mergeAdapterIntoModel(baseDir, await loadAdapter(adapterDir), out);
+  }
+  return out;
+}
+
+export function sourceSpec(data: TrainConfig["data"], seed: number): SourceSpec {
+  const caps = { seed, ...(data.max_samples === null ? {} : { maxSamples: data.max_samples }) };
+  switch (data.source) {
+    case "e5":
+      return { kind: "e5", path: data.path, ...caps, ...(data.max_per_file === null ? {} : { maxPerFile: data.max_per_file }), ...(data.files === null ? {} : { files: data.files }) };
+    case "msmarco-w-instructions":
+      return { kind: "msmarco-w-instructions", path: data.path, ...caps, negatives: data.negatives, ...(data.instruction === null ? {} : { instruction: data.instruction }) };
+    case "reasonaug":
+      return { kind: "reasonaug", path: data.path, ...caps };
+    case "custom":
+      return { kind: "custom", path: data.path, ...caps, instruction: data.instruction, ...(data.negatives === null ? {} : { negatives: data.negatives }) };
+  }
+}
+
+export function adapterSettings(config: TrainConfig): AdapterSettings {
+  return {
+    attention: config.model.attention,
+    pooling: config.model.pooling,
+    skipInstruction: config.model.skip_instruction,
+    promptTemplate: config.model.prompt_template,
+    maxLength: { query: config.max_length.query, document: config.max_length.document },
+  };
+}
+
+export interface ModelRunOptions {
+  readonly outputDir: string;
+  /** ORT in worker threads (keeps a progress display moving). */
+  readonly worker?: boolean;
+  readonly threads?: number;
+  readonly cacheDir?: string;
+  /** An already-open source (tests); default: opened from config.data. */
+  readonly source?: TrainingSource;
+  /** Replaces the data sampler altogether (benchmarks with synthetic batches); config.data is then not read. */
+  readonly sampler?: ExampleSampler<TrainText>;
+}
+
+export interface ModelRun {
+  readonly parts: TrainerParts<TrainText, TokenChunk>;
+  readonly encoder: LoraEncoder;
+  readonly model: LoadedModel;
+  readonly adapter: LoraAdapter;
+  /** The model folder trained on (after any starting adapter was merged). */
+  readonly baseDir: string;
+  release(): Promise<void>;
+}
+
+/** Everything `train` needs for a config, with the model-backed encoder. */
+export async function createModelRun(config: TrainConfig, options: ModelRunOptions): Promise<ModelRun> {
+  const cacheDir = options.cacheDir ?? dembedCacheDir();
+  let baseDir = await resolveBaseModel(config.model.base, cacheDir);
+  if (config.model.adapter !== null) baseDir = await baseWithAdapter(baseDir, config.model.adapter, cacheDir);
+  const model = await loadModel(baseDir);
+  const tokenizer = await loadTokenizer(model.dir);
+  const c = model.spec.config;
+  const lora = loraConfig({ r: config.lora.r, alpha: config.lora.alpha, dropout: config.lora.dropout, targetModules: config.lora.target_modules, init: config.lora.init });
+  // The adapter's own init stream, apart from the run's RNG (dropout seeds), so neither shifts the other.
+  let s = (config.seed ^ 0x5bd1e995) >>> 0;
+  const uniform = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const adapter = createAdapter(
+    { numHiddenLayers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numAttentionHeads: c.numHeads, numKeyValueHeads: c.numKvHeads, headDim: c.headDim },
+    lora,
+    uniform,
+    { baseModelNameOrPath: config.model.base.startsWith("tiny:") || config.model.adapter !== null ? baseDir : config.model.base, settings: adapterSettings(config) },
+  );
+  const params: NamedTensors = Object.fromEntries(Object.entries(adapterTensors(adapter)).map(([k, t]) => [k, t.data]));
+  const encoder = await LoraEncoder.create(model, {
+    attention: config.model.attention,
+    pooling: config.model.pooling,
+    skipInstruction: config.model.skip_instruction,
+    modules: adapter.modules,
+    r: lora.r,
+    scaling: loraScaling(lora),
+    dropout: lora.dropout,
+    params,
+    ...(options.worker === undefined ? {} : { worker: options.worker }),
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
+  const plan = planAccumulation(config.batch.global, config.batch.accumulation_steps);
+  const sampler =
+    options.sampler ??
+    new DataExampleSampler(options.source ?? (await openSource(sourceSpec(config.data, config.seed))), { batchSize: plan.microBatchSize, seed: config.seed });
+  const parts: TrainerParts<TrainText, TokenChunk> = {
+    config,
+    params,
+    encoder,
+    makeChunk: tokenChunker(tokenizer, { profile: model.spec.tokenizer.profile, promptTemplate: config.model.prompt_template, pooling: config.model.pooling, maxLength: config.max_length }),
+    chunkTokens: (chunk) => chunk.tokens,
+    sampler,
+    store: safetensorsStore,
+    outputDir: options.outputDir,
+    saveAdapter: (dir) => saveAdapter(dir, adapter),
+    loadAdapter: async (dir) => {
+      const loaded = await loadAdapter(dir);
+      return Object.fromEntries(Object.entries(adapterTensors(loaded)).map(([k, t]) => [k, t.data]));
+    },
+  };
+  return { parts, encoder, model, adapter, baseDir, release: () => encoder.release() };
+}
+
+/** Trains a config end to end; the output folder ends as a PEFT adapter for `Embedder.load(base, { adapter })`. */
+export async function trainModel(config: TrainConfig, options: ModelRunOptions & TrainOptions): Promise<{ step: number; loss: number; baseDir: string }> {
+  const run = await createModelRun(config, options);
+  try {
+    const result = await train(run.parts, options);
+    return { ...result, baseDir: run.baseDir };
+  } finally {
+    await run.release();
+  }
+}
