@@ -99,7 +99,10 @@ describe("embedTexts with the cache", () => {
 
   it("resumes after an interrupt, embedding only what is missing", async () => {
     const cacheDir = tempDir();
-    await expect(embedTexts(new FailingEncoder(3), texts, { role: "document", batchSize: 3, cacheDir })).rejects.toThrow("interrupted");
+    const failing = new FailingEncoder(3);
+    await expect(embedTexts(failing, texts, { role: "document", batchSize: 3, cacheDir })).rejects.toThrow("interrupted");
+    // What the two finished batches embedded is on disk, as a fresh process would find it.
+    expect(EmbeddingCache.open(cacheDir, { encoder: failing.cacheKey, role: "document", instruction: "" }).size).toBe(6);
     const resumed = new HashingEncoder({ dim: 16 });
     const r = await embedTexts(resumed, texts, { role: "document", batchSize: 3, cacheDir });
     expect(r).toMatchObject({ cached: 6, encoded: 4 });

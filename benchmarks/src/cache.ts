@@ -30,6 +30,7 @@ interface Location {
 }
 
 const SHARD_SUFFIX = ".arrow";
+const OPEN = new Map<string, EmbeddingCache>();
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
@@ -53,6 +54,17 @@ export class EmbeddingCache {
     readonly key: CacheKey,
     readonly shardSize: number,
   ) {}
+
+  /**
+   * One instance per folder for this process: opening indexes every shard, so callers that embed a corpus chunk by
+   * chunk share one index instead of rescanning the folder for each chunk.
+   */
+  static shared(root: string, key: CacheKey, options: { shardSize?: number } = {}): EmbeddingCache {
+    const id = `${root}\u0000${canonical(key)}`;
+    let cache = OPEN.get(id);
+    if (!cache) OPEN.set(id, (cache = EmbeddingCache.open(root, key, options)));
+    return cache;
+  }
 
   /** Opens (creating if needed) the folder for `key` under `root` and indexes the shards already there. */
   static open(root: string, key: CacheKey, options: { shardSize?: number } = {}): EmbeddingCache {

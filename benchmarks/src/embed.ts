@@ -38,7 +38,7 @@ export async function embedTexts(encoder: TextEncoder, texts: readonly string[],
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const instruction = options.instruction ?? "";
   const cache = options.cacheDir
-    ? EmbeddingCache.open(options.cacheDir, { encoder: encoder.cacheKey, role: options.role, instruction }, { shardSize: Math.max(batchSize, 256) })
+    ? EmbeddingCache.shared(options.cacheDir, { encoder: encoder.cacheKey, role: options.role, instruction }, { shardSize: Math.max(batchSize, 256) })
     : undefined;
 
   const hashes = texts.map(textHash);

@@ -33,6 +33,12 @@ export interface LoraEncoderOptions {
   /** Run ORT in worker threads so the event loop (a progress bar) keeps moving. */
   readonly worker?: boolean;
   readonly threads?: number;
+  /**
+   * ORT session config entries. `{ "session.disable_prepacking": "1" }` trades speed for memory: ORT otherwise keeps
+   * a prepacked copy of each weight per MatMul that reads it, and the VJP graph reads every weight twice
+   * (forward x·Wᵀ and backward dY·W).
+   */
+  readonly sessionConfig?: Readonly<Record<string, string>>;
 }
 
 /** Name of the VJP graph's seed input, and of each gradient output. */
@@ -80,7 +86,11 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
       if (t === undefined || t.length !== size) throw new Error(`LoraEncoder: parameter ${key} is ${t === undefined ? "missing" : `${t.length} values`}, the graph takes [${shape.join(", ")}]`);
     }
     const open = options.worker ? createWorkerSession : createSession;
-    const session = await open(g, { ...(options.threads === undefined ? {} : { threads: options.threads }), name: `${model.ref} (train)` });
+    const session = await open(g, {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.sessionConfig === undefined ? {} : { config: options.sessionConfig }),
+      name: `${model.ref} (train)`,
+    });
     return new LoraEncoder(options, injection, session, shapes, model.spec.config.hiddenSize);
   }
 

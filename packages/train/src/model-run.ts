@@ -90,6 +90,8 @@ export interface ModelRunOptions {
   /** ORT in worker threads (keeps a progress display moving). */
   readonly worker?: boolean;
   readonly threads?: number;
+  /** ORT session config entries for the training session (see LoraEncoderOptions.sessionConfig). */
+  readonly sessionConfig?: Readonly<Record<string, string>>;
   readonly cacheDir?: string;
   /** An already-open source (tests); default: opened from config.data. */
   readonly source?: TrainingSource;
@@ -137,6 +139,7 @@ export async function createModelRun(config: TrainConfig, options: ModelRunOptio
     params,
     ...(options.worker === undefined ? {} : { worker: options.worker }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.sessionConfig === undefined ? {} : { sessionConfig: options.sessionConfig }),
   });
   const plan = planAccumulation(config.batch.global, config.batch.accumulation_steps);
   const sampler =

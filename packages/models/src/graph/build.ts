@@ -7,6 +7,7 @@ import {
 import type { AttentionMode } from "../config.js";
 import type { DecoderSpec, LayerModules } from "../architectures/types.js";
 import type { BoundWeights, WeightDtype } from "../weights.js";
+import { inSequenceChunks, replayingHook } from "./chunks.js";
 import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
 
@@ -23,6 +24,12 @@ export interface DecoderGraphOptions {
   /** float32 on CPU; float16 / bfloat16 for CUDA. Norm statistics and RoPE angles stay float32. */
   readonly computeDtype?: ComputeDtype;
   readonly linearHook?: LinearHook;
+  /**
+   * Run each MLP over sequence chunks of this many tokens (at most MLP_CHUNKS chunks; the last takes the rest), so
+   * long inputs never hold [B, T, intermediate] activations whole. Default 4096 for inference kernels; 0 turns it
+   * off; the primitive (training) kernel does not chunk unless asked.
+   */
+  readonly mlpChunkTokens?: number;
   readonly name?: string;
 }
 
@@ -36,6 +43,9 @@ export interface DecoderGraph {
   readonly causal?: Value;
   readonly lastHiddenState: Value;
 }
+
+/** Chunks per MLP: with the default 4096 tokens each, a 32k input splits evenly. */
+export const MLP_CHUNKS = 8;
 
 export const INPUT_NAMES = { inputIds: "input_ids", attentionMask: "attention_mask", causal: "causal" } as const;
 export const OUTPUT_NAME = "last_hidden_state";
@@ -69,9 +79,13 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     });
     return castTo && value.dtype !== castTo ? cast(value, castTo) : value;
   };
+  const chunkTokens = options.mlpChunkTokens ?? (kernel === "primitive" ? 0 : 4096);
+  if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 0) throw new Error(`buildDecoderGraph: mlpChunkTokens must be a non-negative integer, got ${chunkTokens}`);
+  // With chunked MLPs a module is applied once per chunk; the replaying hook keeps the caller's hook to one call per module.
+  const hook = options.linearHook && chunkTokens > 0 ? replayingHook(options.linearHook) : options.linearHook;
   const linearOf = (module: string, x: Value, bias: boolean): Value => {
     const y = linear(x, param(`${module}.weight`), bias ? param(`${module}.bias`) : undefined);
-    return options.linearHook ? options.linearHook(module, x, y) : y;
+    return hook ? hook(module, x, y) : y;
   };
   // RMSNormalization and RotaryEmbedding have VJP rules, so even the primitive (training) kernel keeps them.
   const norm = (x: Value, module: string): Value => rmsNormalization(x, param(`${module}.weight`), { epsilon: c.rmsNormEps });
@@ -103,7 +117,9 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
       const k = rotate(linearOf(m.k, h, spec.bias.k), c.numKvHeads, m.kNorm); // [B, T, KV·D]
       const v = linearOf(m.v, h, spec.bias.v);
       const afterAttn = add(x, linearOf(m.o, attend(attnInputs, shape, q, k, v), spec.bias.o));
-      return add(afterAttn, mlp(norm(afterAttn, m.postAttentionNorm), m, linearOf, spec.bias.mlp));
+      const h2 = norm(afterAttn, m.postAttentionNorm);
+      const mlpOut = chunkTokens > 0 ? inSequenceChunks(h2, chunkTokens, MLP_CHUNKS, (chunk) => mlp(chunk, m, linearOf, spec.bias.mlp)) : mlp(h2, m, linearOf, spec.bias.mlp);
+      return add(afterAttn, mlpOut);
     });
   }
 
