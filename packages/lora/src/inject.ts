@@ -17,7 +17,8 @@ export interface LoraGraphOptions {
   readonly r: number;
   /**
    * Dropout probability on the adapter's input. > 0 only for training graphs: each adapted layer then takes a keep
-   * mask input, and kept values are scaled by 1 / (1 − p) as torch's Dropout does.
+   * mask input, and kept values are scaled by 1 / (1 − p) as torch's Dropout does. The mask spans the layer's whole
+   * [B, T, in] input, so build such graphs with `mlpChunkTokens: 0` (no MLP sequence chunks).
    */
   readonly dropout?: number;
 }

@@ -145,7 +145,7 @@ describe("dropout in training graphs", () => {
 
   it("with every element kept, the training graph computes what the inference graph does; drops change it", async () => {
     const injection = loraInjection(adapter.modules, { scaling: loraScaling(adapter.config), r: adapter.config.r, dropout: 0.1 });
-    const built = buildDecoderGraph(model.weights, { attention: "bidirectional", kernel: "masked", linearHook: injection.linearHook });
+    const built = buildDecoderGraph(model.weights, { attention: "bidirectional", kernel: "masked", mlpChunkTokens: 0, linearHook: injection.linearHook });
     const session = await createSession(built.graph, { threads: 1 });
     const inference = await Embedder.load(modelDir, { adapter: loraLinearAdapter(adapter), kernel: "masked", threads: 1 });
     try {
@@ -163,7 +163,7 @@ describe("dropout in training graphs", () => {
       const allKept = await run(keepAll);
       expect(maxRelative(allKept, expected)).toBeGreaterThan(1e-4);
       const noDrop = loraInjection(adapter.modules, { scaling: loraScaling(adapter.config) / 0.9, r: adapter.config.r });
-      const scaled = await createSession(buildDecoderGraph(model.weights, { attention: "bidirectional", kernel: "masked", linearHook: noDrop.linearHook }).graph, { threads: 1 });
+      const scaled = await createSession(buildDecoderGraph(model.weights, { attention: "bidirectional", kernel: "masked", mlpChunkTokens: 0, linearHook: noDrop.linearHook }).graph, { threads: 1 });
       const reference = (await scaled.run(feeds))["last_hidden_state"]!.data as Float32Array;
       await scaled.release();
       expect(maxRelative(allKept, reference)).toBeLessThan(1e-5);

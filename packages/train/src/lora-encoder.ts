@@ -66,7 +66,9 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   static async create(model: LoadedModel, options: LoraEncoderOptions): Promise<LoraEncoder> {
     const injection = loraInjection(options.modules, { scaling: options.scaling, r: options.r, dropout: options.dropout });
     // "masked" = ONNX Attention with a bool mask: any padding, either mode, and a VJP rule.
-    const built = buildDecoderGraph(model.weights, { attention: options.attention, kernel: "masked", linearHook: injection.linearHook, name: "train" });
+    // No MLP sequence chunking: a keep-mask covers the whole [B, T, in] input of its layer, and GradCache already bounds
+    // the tokens per run.
+    const built = buildDecoderGraph(model.weights, { attention: options.attention, kernel: "masked", mlpChunkTokens: 0, linearHook: injection.linearHook, name: "train" });
     if (injection.layers.length !== options.modules.length) {
       const seen = new Set(injection.layers.map((l) => l.module.path));
       throw new Error(`LoraEncoder: the model graph has no linear layer ${options.modules.find((m) => !seen.has(m.path))?.path}`);

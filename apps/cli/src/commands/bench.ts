@@ -299,7 +299,7 @@ export function addEvalOptions(cmd: Command): Command {
     .addOption(new Option("--pooling <mode>", "pooling (default mean)").choices(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]))
     .option("--data <dir>", "folder with datasets in HF layout (<data>/<org>/<name>); the HF hub cache is searched too")
     .addOption(new Option("--tasks <ids>", "task ids, comma-separated (default: every task whose data is found or generated)").argParser(list))
-    .option("--max-length <n>", "max input tokens", positiveInt)
+    .option("--max-length <n>", `max input tokens (default ${DEFAULTS.maxLength})`, positiveInt)
     .option("--batch-size <n>", `texts per forward pass (default ${DEFAULTS.batchSize})`, positiveInt)
     .addOption(new Option("--device <device>", "cpu or cuda (default cpu)").choices(["cpu", "cuda"]))
     .addOption(new Option("--dtype <dtype>", "compute dtype (default float32; CPU has no bfloat16)").choices(["float32", "float16"]))

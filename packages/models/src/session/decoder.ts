@@ -27,6 +27,8 @@ export interface DecoderSessionOptions {
   readonly worker?: boolean;
   /** Injected into every linear layer (LoRA adapters). */
   readonly linearHook?: LinearHook;
+  /** Sequence chunk of the MLPs (see DecoderGraphOptions.mlpChunkTokens). */
+  readonly mlpChunkTokens?: number;
   /** Extra feeds for graph inputs the hook added (e.g. LoRA A/B tensors). */
   readonly extraFeeds?: () => Readonly<Record<string, Tensor>>;
   readonly logger?: Logger;
@@ -117,6 +119,7 @@ export class DecoderSession {
         kernel,
         computeDtype: this.options.computeDtype,
         linearHook: this.options.linearHook,
+        mlpChunkTokens: this.options.mlpChunkTokens,
       });
       const open = this.options.worker ? createWorkerSession : createSession;
       pending = open(built.graph, {
