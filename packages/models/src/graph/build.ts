@@ -12,7 +12,7 @@ import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
 
 /**
- * Called for every linear layer with its module path ("model.layers.0.self_attn.q_proj"), input and output; returns
+ * Called once for every linear layer with its module path ("model.layers.0.self_attn.q_proj"), input and output; returns
  * the value that replaces the output. LoRA adapters enter the graph through it; the model knows nothing of them.
  */
 export type LinearHook = (modulePath: string, x: Value, y: Value) => Value;
@@ -67,17 +67,21 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
   const mask = graph.input(INPUT_NAMES.attentionMask, "int64", ["batch", "sequence"]);
   const causal = mode === "runtime" ? graph.input(INPUT_NAMES.causal, "bool", []) : undefined;
 
-  // One initializer per checkpoint tensor, cast once to the compute dtype when stored narrower/wider.
+  // One initializer per checkpoint tensor, and at most one Cast of it: ORT folds every Cast of a weight into its own
+  // widened copy, so a weight used by several MLP chunks must share one.
+  const casts = new Map<string, Value>();
   const param = (name: string, castTo: DType | null = dtype): Value => {
     const entry = weights.tensors.get(name);
     if (!entry) throw new Error(`buildDecoderGraph: parameter '${name}' is not bound`);
-    const existing = graph.initializers.get(name)?.value;
-    const value = existing ?? graph.externalInitializer(name, ONNX_DTYPE[entry.dtype], entry.shape, {
+    const value = graph.initializers.get(name)?.value ?? graph.externalInitializer(name, ONNX_DTYPE[entry.dtype], entry.shape, {
       location: entry.path,
       offset: entry.dataOffset,
       length: entry.byteLength,
     });
-    return castTo && value.dtype !== castTo ? cast(value, castTo) : value;
+    if (!castTo || value.dtype === castTo) return value;
+    let widened = casts.get(name);
+    if (!widened) casts.set(name, (widened = cast(value, castTo)));
+    return widened;
   };
   const chunkTokens = options.mlpChunkTokens ?? (kernel === "primitive" ? 0 : 4096);
   if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 0) throw new Error(`buildDecoderGraph: mlpChunkTokens must be a non-negative integer, got ${chunkTokens}`);
