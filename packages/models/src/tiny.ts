@@ -2,39 +2,13 @@
 // full-size one (tensors are streamed in chunks, so a 2 GB checkpoint never sits in memory at once).
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describeModel } from "./architectures/registry.js";
+import { architectureFor, describeModel } from "./architectures/registry.js";
 import { copyTokenizerFiles } from "./tokenizer/index.js";
 import { float32ToBf16, float32ToF16, writeSafetensors, type TensorToWrite } from "./safetensors/index.js";
 import { expectedParameters } from "./weights.js";
 
-export type TinyArchitecture = "qwen2" | "llama" | "Dream" | "qwen3";
-
-/** Real vocab sizes, so the real tokenizers' ids are all in range. */
-const BASE_CONFIGS: Record<TinyArchitecture, Record<string, unknown>> = {
-  qwen2: { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2", vocab_size: 151936, rope_theta: 1_000_000, bos_token_id: 151643, eos_token_id: 151643 },
-  Dream: {
-    architectures: ["DreamModel"],
-    model_type: "Dream",
-    vocab_size: 152064,
-    rope_theta: 1_000_000,
-    mask_token_id: 151666,
-    pad_token_id: 151643,
-    bos_token_id: 151643,
-    eos_token_id: 151643,
-  },
-  llama: {
-    architectures: ["LlamaForCausalLM"],
-    model_type: "llama",
-    vocab_size: 128256,
-    rope_theta: 500_000,
-    // Llama 3.1's scaling; with head_dim 16 it moves some frequencies and keeps others, so both branches run.
-    rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
-    bos_token_id: 128000,
-    eos_token_id: 128001,
-  },
-  // head_dim 32 ≠ hidden/heads (16) on purpose: Qwen3 decouples them.
-  qwen3: { architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", vocab_size: 151936, head_dim: 32, rope_theta: 1_000_000, eos_token_id: 151643 },
-};
+/** Any registered model_type ("qwen2", "Dream", "llama", "qwen3"); each architecture declares its tiny config. */
+export type TinyArchitecture = string;
 
 const TINY_SHAPE = {
   hidden_size: 64,
@@ -58,8 +32,7 @@ export interface TinyModelOptions {
 
 /** Writes config.json, model.safetensors and the real tokenizer files into `dir`; returns `dir`. */
 export async function createTinyModel(arch: TinyArchitecture, dir: string, options: TinyModelOptions = {}): Promise<string> {
-  const base = BASE_CONFIGS[arch];
-  if (!base) throw new Error(`createTinyModel: unknown architecture '${arch}' (known: ${Object.keys(BASE_CONFIGS).join(", ")})`);
+  const base = { model_type: arch, ...architectureFor(arch, "createTinyModel").tinyConfig };
   const seed = options.seed ?? 0;
   const dtype = options.dtype ?? "F32";
   const torchDtype = { F32: "float32", BF16: "bfloat16", F16: "float16" }[dtype];

@@ -34,4 +34,13 @@ export const dream: Architecture = {
       tokenizer: qwenTokenizer,
     };
   },
+  tinyConfig: {
+    architectures: ["DreamModel"],
+    vocab_size: 152064,
+    rope_theta: 1_000_000,
+    mask_token_id: 151666,
+    pad_token_id: 151643,
+    bos_token_id: 151643,
+    eos_token_id: 151643,
+  },
 };

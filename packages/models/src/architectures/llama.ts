@@ -53,4 +53,13 @@ export const llama: Architecture = {
       tokenizer: llama3Tokenizer,
     };
   },
+  tinyConfig: {
+    architectures: ["LlamaForCausalLM"],
+    vocab_size: 128256,
+    rope_theta: 500_000,
+    // Llama 3.1's scaling; with a tiny head_dim it moves some frequencies and keeps others, so both branches run.
+    rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    bos_token_id: 128000,
+    eos_token_id: 128001,
+  },
 };

@@ -34,4 +34,5 @@ export const qwen2: Architecture = {
       tokenizer: qwenTokenizer,
     };
   },
+  tinyConfig: { architectures: ["Qwen2ForCausalLM"], vocab_size: 151936, rope_theta: 1_000_000, bos_token_id: 151643, eos_token_id: 151643 },
 };

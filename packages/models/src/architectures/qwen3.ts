@@ -38,4 +38,6 @@ export const qwen3: Architecture = {
       tokenizer: qwenTokenizer,
     };
   },
+  // head_dim 32 ≠ hidden/heads (16 in the tiny shape) on purpose: Qwen3 decouples them.
+  tinyConfig: { architectures: ["Qwen3ForCausalLM"], vocab_size: 151936, head_dim: 32, rope_theta: 1_000_000, eos_token_id: 151643 },
 };

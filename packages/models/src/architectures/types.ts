@@ -40,6 +40,11 @@ export interface Architecture {
   readonly modelType: string;
   /** Parsed config.json (any JSON value) → the decoder it describes; errors name `file` and the field. */
   readonly describe: (raw: unknown, file: string) => DecoderSpec;
+  /**
+   * config.json fields of a generated test model besides its small shape: the real vocab size (so the real
+   * tokenizer's ids fit), special token ids and RoPE settings that exercise this architecture's quirks.
+   */
+  readonly tinyConfig: Readonly<Record<string, unknown>>;
 }
 
 /** HF LlamaModel naming, which Qwen2, Dream and Qwen3 reuse unchanged. */
