@@ -2,7 +2,7 @@
 // pooling, dropout masks, optimizer, data), for the tiny model and a Qwen2-0.5B-shaped one (random weights; hidden 896,
 // 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936), LoRA r 16 on all seven projections, 8 sequences
 // × 256 tokens per step (4 queries + 4 documents), HardNegativeNLL, AdamW, the real train() loop.
-//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 2] [--steps 3] [--threads N] [--no-prepack]
+//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 2] [--steps 3] [--threads N] [--prepack]
 // Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
 // < 10 % outside ORT; PyTorch anchor 36.5 s, 11.4 GiB.
 import { spawnSync } from "node:child_process";
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     chunk: { type: "string", default: "2" },
     steps: { type: "string", default: "3" },
     threads: { type: "string" },
-    "no-prepack": { type: "boolean", default: false },
+    prepack: { type: "boolean", default: false },
     child: { type: "boolean", default: false },
   },
 });
@@ -30,7 +30,7 @@ const TOKENS = 256;
 if (!values.child) {
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
-    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values["no-prepack"] ? ["--no-prepack"] : [])];
+    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : [])];
     const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: "inherit" });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
@@ -76,10 +76,10 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
       outputDir: join(root, "out"),
       sampler: syntheticSampler(),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
-      ...(values["no-prepack"] ? { sessionConfig: { "session.disable_prepacking": "1" } } : {}),
+      ...(values.prepack ? { sessionConfig: { "session.disable_prepacking": "0" } } : {}),
     });
     const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
-    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values["no-prepack"] ? "; ORT prepacking off" : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
     let ortBefore = run.encoder.ortMs;
     const rows: { seconds: number; ort: number; tokens: number }[] = [];
     await train(run.parts, {

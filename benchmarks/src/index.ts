@@ -3,6 +3,7 @@ export { BENCHMARKS, benchmarkDefinition, isBenchmarkName, mtebTaskName, selectT
 export type { BenchmarkName, BenchmarkDefinition, TaskDefinition, PublishedScores } from "./tasks.js";
 export type { TextEncoder, EncodeOptions, EncodeResult, Role } from "./encoder.js";
 export { HashingEncoder, type HashingEncoderOptions } from "./encoder.js";
+export { embedderEncoder, maxLengthLabel, type EmbedderEncoderInfo } from "./embedder-encoder.js";
 export { EmbeddingCache, textHash, type CacheKey } from "./cache.js";
 export { embedTexts, type EmbedOptions, type EmbedResult, type EmbedStats } from "./embed.js";
 export { generatePasskey, generateNeedle, LONGEMBED_CONTEXT_LENGTHS, type SyntheticOptions } from "./generate/synthetic.js";

@@ -50,13 +50,18 @@ function settingsRows(run: SystemRun): string[][] {
   const pick = (k: string) => (enc[k] === undefined || enc[k] === null ? "–" : String(enc[k]));
   const truncated = Object.values(run.records).reduce((n, r) => n + r.truncated_inputs, 0);
   const unknown = Object.values(run.records).reduce((n, r) => n + r.truncation_unknown, 0);
-  if (run.system.kind === "bm25") return [[run.system.name, "BM25 (k1 0.9, b 0.4; Lucene English stop words, Porter stemmer)", "–", "–", "–", "–", "–", "–", "–"]];
+  if (run.system.kind === "bm25") return [[run.system.name, "BM25 (k1 0.9, b 0.4; Lucene English stop words, Porter stemmer)", "–", "–", "–", "–", "–", "–", "–", "–"]];
+  const fromAdapter = Array.isArray(enc.settingsFromAdapter) ? (enc.settingsFromAdapter as string[]) : [];
+  const adapter = enc.adapter ? `${pick("adapter")}${fromAdapter.length ? ` (its ${fromAdapter.join(", ")})` : ""}` : "–";
+  const pooled = enc.skipInstruction === undefined ? "–" : enc.skipInstruction === false ? "instruction + text" : "text";
+  const template = typeof enc.promptTemplate === "string" ? `, template ${JSON.stringify(enc.promptTemplate)}` : "";
   return [[
     run.system.name,
     pick("model"),
-    pick("adapter"),
+    adapter,
     pick("attention"),
     pick("pooling"),
+    `${pooled}${template}`,
     pick("maxLength"),
     `${pick("dtype")} / ${pick("device")}`,
     String(first.batch_size ?? "–"),
@@ -127,7 +132,7 @@ export function markdownReport(input: ReportInput): string {
   if (input.plotFile) out.push(`![Score against context length](${input.plotFile})`, "");
 
   out.push("## Settings", "");
-  out.push(table(["System", "Model", "Adapter", "Attention", "Pooling", "Max length", "Dtype / device", "Batch", "Truncated inputs"], input.systems.flatMap(settingsRows)), "");
+  out.push(table(["System", "Model", "Adapter", "Attention", "Pooling", "Pooled tokens", "Max length", "Dtype / device", "Batch", "Truncated inputs"], input.systems.flatMap(settingsRows)), "");
   const instructions = [...new Set(input.systems.flatMap((s) => s.results.map((r) => r.instruction)).filter(Boolean))];
   out.push(`Query instruction: ${instructions.length ? instructions.map((i) => `"${i}"`).join(", ") : "none"}; documents get no instruction.`, "");
 

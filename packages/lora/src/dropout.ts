@@ -32,13 +32,76 @@ function streamSeed(seed: number, layer: number): number {
 
 /** Fills `mask` with 1 (keep) and sets each element to 0 with probability p, independently. */
 export function fillKeepMask(mask: Uint8Array, p: number, uniform: () => number): void {
-  mask.fill(1);
-  if (p <= 0) return;
+  applyDrops(mask, dropPositions(mask.length, p, uniform));
+}
+
+/**
+ * Where fillKeepMask would put its zeros, ascending: the same draws, kept compact (≈ p·length positions) so a mask
+ * can be rebuilt for GradCache's second pass without drawing again.
+ */
+export function dropPositions(length: number, p: number, uniform: () => number): Uint32Array {
+  if (length > 2 ** 32) throw new Error(`dropPositions: ${length} elements exceed a 32-bit index`);
+  if (p <= 0) return new Uint32Array(0);
   const logKeep = Math.log1p(-p);
+  let out = new Uint32Array(Math.max(16, Math.ceil(length * p * 1.1)));
+  let n = 0;
   // Gap before the next drop ~ Geometric(p): ⌊ln U / ln(1 − p)⌋ kept elements, U ∈ (0, 1].
-  for (let i = Math.floor(Math.log(1 - uniform()) / logKeep); i < mask.length; i += 1 + Math.floor(Math.log(1 - uniform()) / logKeep)) {
-    mask[i] = 0;
+  for (let i = Math.floor(Math.log(1 - uniform()) / logKeep); i < length; i += 1 + Math.floor(Math.log(1 - uniform()) / logKeep)) {
+    if (n === out.length) {
+      const grown = new Uint32Array(out.length * 2);
+      grown.set(out);
+      out = grown;
+    }
+    out[n++] = i;
   }
+  return out.subarray(0, n);
+}
+
+/** `mask` all ones but zeros at `positions`. */
+export function applyDrops(mask: Uint8Array, positions: Uint32Array): void {
+  mask.fill(1);
+  for (let k = 0; k < positions.length; k++) mask[positions[k]!] = 0;
+}
+
+/** The drops of every adapted layer for one chunk shape and seed: what dropoutMasks draws, before it is spread out. */
+export interface DropoutDraws {
+  readonly dims: readonly [number, number];
+  readonly p: number;
+  readonly seed: number;
+  /** Per layer, in the order given. */
+  readonly positions: readonly Uint32Array[];
+}
+
+export function drawDropouts(
+  layers: readonly { readonly path: string; readonly inFeatures: number }[],
+  dims: readonly [number, number],
+  p: number,
+  seed: number,
+): DropoutDraws {
+  const positions = layers.map((layer, index) => dropPositions(dims[0] * dims[1] * layer.inFeatures, p, mulberry32(streamSeed(seed, index))));
+  return { dims: [dims[0], dims[1]], p, seed, positions };
+}
+
+/**
+ * The keep-mask tensors of `draws`, named as the graph's inputs. `reuse` (per layer, same order) supplies buffers of
+ * the right length to write into instead of allocating ~p⁻¹ times the draws' size again.
+ */
+export function keepMasks(
+  layers: readonly { readonly path: string; readonly inFeatures: number }[],
+  draws: DropoutDraws,
+  reuse?: readonly (Uint8Array | undefined)[],
+): Record<string, Tensor> {
+  if (draws.positions.length !== layers.length) throw new Error(`keepMasks: draws for ${draws.positions.length} layers, ${layers.length} layers given`);
+  const [b, t] = draws.dims;
+  const out: Record<string, Tensor> = {};
+  layers.forEach((layer, index) => {
+    const length = b * t * layer.inFeatures;
+    const given = reuse?.[index];
+    const data = given !== undefined && given.length === length ? given : new Uint8Array(length);
+    applyDrops(data, draws.positions[index]!);
+    out[dropoutMaskName(layer.path)] = { dtype: "bool", dims: [b, t, layer.inFeatures], data };
+  });
+  return out;
 }
 
 /**
@@ -51,11 +114,5 @@ export function dropoutMasks(
   p: number,
   seed: number,
 ): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  layers.forEach((layer, index) => {
-    const data = new Uint8Array(dims[0] * dims[1] * layer.inFeatures);
-    fillKeepMask(data, p, mulberry32(streamSeed(seed, index)));
-    out[dropoutMaskName(layer.path)] = { dtype: "bool", dims: [dims[0], dims[1], layer.inFeatures], data };
-  });
-  return out;
+  return keepMasks(layers, drawDropouts(layers, dims, p, seed));
 }

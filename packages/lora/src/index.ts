@@ -14,5 +14,7 @@ export type { AdapterTensor, LoraAdapter } from "./adapter.js";
 export { loadAdapter, saveAdapter } from "./io.js";
 export { checkInjected, dropoutMaskName, loraInjection, loraLinearAdapter } from "./inject.js";
 export type { LoraGraphOptions, LoraInjection, LoraLayerInputs } from "./inject.js";
-export { dropoutMasks, fillKeepMask } from "./dropout.js";
+export { applyDrops, drawDropouts, dropoutMasks, dropPositions, fillKeepMask, keepMasks, type DropoutDraws } from "./dropout.js";
 export { mergeAdapterIntoModel } from "./merge-model.js";
+export { effectiveEmbedSettings, embedderSettingOptions, loadAdapterForEmbedder, settingSourcesLine } from "./embedder-adapter.js";
+export type { EffectiveEmbedSettings, EmbedSettingChoices, EmbedSettingDefaults, EmbedderAdapter } from "./embedder-adapter.js";

@@ -58,11 +58,12 @@ export function loraInjection(modules: readonly LoraModule[], options: LoraGraph
     let keep: Value | undefined;
     if (p > 0) {
       keep = g.input(dropoutMaskName(path), "bool", x.shape);
-      input = where(keep, mul(x, 1 / (1 - p)), 0); // [B, T, in]
+      input = where(keep, x, 0); // [B, T, in]
     }
     const fit = (w: Value) => (w.dtype === x.dtype ? w : cast(w, x.dtype));
-    // Scaling the rank-r product costs r values per token instead of `out`.
-    const low = mul(linear(input, fit(a)), options.scaling); // [B, T, r]
+    // Scaling (and dropout's 1/(1 − p), which commutes with the product) on the rank-r product costs r values per
+    // token instead of a pass over [B, T, in] or [B, T, out].
+    const low = mul(linear(input, fit(a)), options.scaling / (1 - p)); // [B, T, r]
     layers.push({ module, a, b, ...(keep === undefined ? {} : { keep }) });
     return add(y, linear(low, fit(b))); // [B, T, out]
   };

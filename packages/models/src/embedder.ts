@@ -8,7 +8,7 @@ import type { ComputeDtype } from "./graph/inputs.js";
 import { loadModel, type LoadedModel } from "./model.js";
 import type { ResolveOptions } from "./resolve.js";
 import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
-import { loadTokenizer, padBatch, type EncodedBatch, type EncodedRows, type Tokenizer, type TokenizerProfile } from "./tokenizer/index.js";
+import { encodeForEmbedding, loadTokenizer, padBatch, profileWithTemplate, type EncodedBatch, type EncodedRows, type Tokenizer, type TokenizerProfile } from "./tokenizer/index.js";
 
 /**
  * What an adapter package (e.g. @dembed/lora applying a PEFT folder) hands the Embedder: a hook that rewrites each
@@ -26,8 +26,15 @@ export interface EmbedderOptions {
   readonly attention?: AttentionMode;
   /** Default "mean". last_token / eos_token append the EOS token after truncation. */
   readonly pooling?: PoolingMode;
-  /** Longest input in tokens, special tokens included. Default 512 (llm2vec's default). */
+  /** Longest input in tokens, special tokens included. Default 512 (llm2vec's default); `encode` may override it. */
   readonly maxLength?: number;
+  /**
+   * Pool only the text's tokens (true, default) or also the instruction's, BOS and template (false, as the
+   * reference trains). Use the value the adapter was trained with (its dembed_adapter.json).
+   */
+  readonly skipInstruction?: boolean;
+  /** Wraps instruction + text; `{input}` marks where it goes. Default: the architecture's profile template (none). */
+  readonly promptTemplate?: string;
   readonly dtype?: ComputeDtype;
   readonly adapter?: LinearAdapter;
   readonly threads?: number;
@@ -47,6 +54,8 @@ export interface EmbedOptions {
   readonly instruction?: string | readonly (string | undefined)[];
   /** Default 8. */
   readonly batchSize?: number;
+  /** This call's token limit (e.g. queries and documents trained at different lengths). Default: the Embedder's. */
+  readonly maxLength?: number;
   /** L2-normalize each embedding. Default true (cosine similarity becomes a dot product). */
   readonly normalize?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
@@ -63,6 +72,9 @@ export interface EncodeResult {
 export class Embedder {
   readonly pooling: PoolingMode;
   readonly maxLength: number;
+  readonly skipInstruction: boolean;
+  readonly promptTemplate: string | undefined;
+  /** The architecture's profile with `options.profile` and the prompt template applied. */
   readonly profile: TokenizerProfile;
 
   private constructor(
@@ -73,7 +85,10 @@ export class Embedder {
   ) {
     this.pooling = options.pooling ?? "mean";
     this.maxLength = options.maxLength ?? 512;
-    this.profile = { ...model.spec.tokenizer.profile, ...options.profile };
+    this.skipInstruction = options.skipInstruction ?? true;
+    this.promptTemplate = options.promptTemplate;
+    const profile = { ...model.spec.tokenizer.profile, ...options.profile };
+    this.profile = options.promptTemplate === undefined ? profile : profileWithTemplate(profile, options.promptTemplate);
   }
 
   static async load(ref: string, options: EmbedderOptions = {}): Promise<Embedder> {
@@ -111,7 +126,7 @@ export class Embedder {
     if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [] };
     const batchSize = options.batchSize ?? 8;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${batchSize}`);
-    const encoded = this.tokenize(inputs, options.instruction);
+    const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
     // Longest first: similar lengths share a batch (little padding), and the largest batch runs first.
     const order = encoded.rows.map((_, i) => i).sort((a, b) => encoded.rows[b]!.ids.length - encoded.rows[a]!.ids.length || a - b);
     const embeddings: Float32Array[] = new Array(inputs.length);
@@ -126,14 +141,13 @@ export class Embedder {
     return { embeddings, truncated: encoded.truncated, truncatedIndices };
   }
 
-  /** Step 1: tokens, embed-mask starts and truncation flags, unpadded. */
-  tokenize(inputs: readonly string[], instruction?: EmbedOptions["instruction"]): EncodedRows {
-    const lastToken = this.pooling === "last_token" || this.pooling === "eos_token";
-    return this.tokenizer.encodeRows(inputs, {
+  /** Step 1: tokens, embed-mask starts and truncation flags, unpadded (the trainer's chunker calls the same code). */
+  tokenize(inputs: readonly string[], instruction?: EmbedOptions["instruction"], maxLength = this.maxLength): EncodedRows {
+    return encodeForEmbedding(this.tokenizer, inputs, instruction, {
       profile: this.profile,
-      maxLength: this.maxLength,
-      instruction,
-      ...(lastToken ? { addEos: true } : {}),
+      maxLength,
+      pooling: this.pooling,
+      skipInstruction: this.skipInstruction,
     });
   }
 
@@ -142,7 +156,7 @@ export class Embedder {
     return this.session.run(batch, { where: "Embedder.encode" });
   }
 
-  /** Step 3: pool the text's tokens (embed mask) and optionally normalize. */
+  /** Step 3: pool the embed mask's tokens (the text's, or every real token without skipInstruction), optionally normalize. */
   pool(hidden: HiddenStates, batch: EncodedBatch, normalize: boolean): Float32Array[] {
     const pooled = pool(hidden, { data: batch.attentionMask, dims: batch.dims }, {
       mode: this.pooling,

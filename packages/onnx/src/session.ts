@@ -35,6 +35,11 @@ export interface SessionOptions {
   /** ORT log level 0 (verbose) … 4 (fatal); default 3, errors only. */
   logLevel?: 0 | 1 | 2 | 3 | 4;
   memoryArena?: boolean;
+  /**
+   * ORT's memory pattern: one block per input shape, planned on the first run. Off, intermediates come from the arena
+   * and are freed as they die, which lowers the peak of graphs whose tensors live long (a VJP graph's saved forward).
+   */
+  memoryPattern?: boolean;
   /** Extra ORT session config entries ("session.x": "1"). */
   config?: Readonly<Record<string, string>>;
   logger?: Logger;
@@ -162,6 +167,7 @@ function ortOptions(options: SessionOptions, folder: string | undefined, device:
     graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
     logSeverityLevel: options.logLevel ?? 3,
     ...(options.memoryArena !== undefined ? { enableCpuMemArena: options.memoryArena } : {}),
+    ...(options.memoryPattern !== undefined ? { enableMemPattern: options.memoryPattern } : {}),
     ...(options.freeDimensions ? { freeDimensionOverrides: { ...options.freeDimensions } } : {}),
     extra: nestConfig(config),
   };

@@ -6,8 +6,8 @@
 // comes for free, and what crosses the session boundary is [B, T, hidden], a few MB per chunk. The VJP graph
 // therefore takes dLoss/d(last_hidden_state) as its seed input.
 import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type AttentionMode, type EncodedBatch, type LoadedModel } from "@dembed/models";
-import { createSession, createWorkerSession, vjp, type Session, type Tensor } from "@dembed/onnx";
-import { dropoutMasks, loraInjection, type LoraInjection, type LoraModule } from "@dembed/lora";
+import { createSession, createWorkerSession, externalDataRoot, toGatedModelProto, vjp, type Session, type SessionOptions, type Tensor } from "@dembed/onnx";
+import { drawDropouts, dropoutMaskName, keepMasks, loraInjection, type DropoutDraws, type LoraInjection, type LoraModule } from "@dembed/lora";
 import { pool, poolBackward, rows, type PoolingMode } from "@dembed/pooling";
 import type { ChunkEncoder } from "./gradcache.js";
 import type { NamedTensors } from "./tensors.js";
@@ -34,20 +34,38 @@ export interface LoraEncoderOptions {
   readonly worker?: boolean;
   readonly threads?: number;
   /**
-   * ORT session config entries. `{ "session.disable_prepacking": "1" }` trades speed for memory: ORT otherwise keeps
-   * a prepacked copy of each weight per MatMul that reads it, and the VJP graph reads every weight twice
-   * (forward x·Wᵀ and backward dY·W).
+   * ORT session config entries, over the defaults below. By default prepacking is off
+   * (`"session.disable_prepacking": "1"`): packed copies would put every weight in memory twice (forward x·Wᵀ and
+   * backward dY·W) besides the memory-mapped original, and at 2 × 256 tokens per run packing B on the fly costs
+   * little. `{ "session.disable_prepacking": "0" }` turns it back on.
    */
   readonly sessionConfig?: Readonly<Record<string, string>>;
+  /** ORT's memory pattern; off by default (a lower peak for the VJP graph's long-lived forward values). */
+  readonly memoryPattern?: boolean;
 }
+
+/** Drop positions kept from pass 1 for pass 2: ≈ 25 MB per 2 × 256-token chunk of a 0.5B model at p = 0.05. */
+const DRAW_CACHE_BYTES = 512 * 2 ** 20;
 
 /** Name of the VJP graph's seed input, and of each gradient output. */
 export const HIDDEN_GRAD_INPUT = "grad_last_hidden_state";
+/** Name of the bool scalar input that runs the backward (pass 2) or skips it (pass 1). */
+export const GRADIENT_GATE_INPUT = "compute_gradients";
 export const gradOutputName = (key: string): string => `grad.${key}`;
+
+/**
+ * Forward results the backward recomputes rather than keeps (SwiGLU's sigmoid and products, the dropout-masked
+ * inputs of the LoRA paths): elementwise, so recomputing costs a memory pass, while keeping them held about half
+ * of the backward's saved activations (measured on the Qwen2-0.5B shape).
+ */
+const RECOMPUTED_OPS = ["Sigmoid", "Mul", "Where"] as const;
 
 export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   /** Milliseconds spent inside session.run (pass 1 and pass 2), for the outside-ORT share. */
   ortMs = 0;
+  private readonly draws = new Map<number, DropoutDraws>();
+  private maskBuffers: Uint8Array[] | undefined;
+  private running = 0;
 
   private constructor(
     private readonly options: LoraEncoderOptions,
@@ -58,10 +76,10 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   ) {}
 
   /**
-   * Builds the VJP graph once (forward + backward); updates to `params` never rebuild it. Pass 1 runs the same
-   * session fetching only last_hidden_state, so ORT executes just the forward nodes: one session means one copy of
-   * the weights in memory (two sessions would each load the external data), and pass 1 and pass 2 are the same
-   * function by construction.
+   * Builds the VJP graph once (forward + backward); updates to `params` never rebuild it. The backward sits behind
+   * an If on GRADIENT_GATE_INPUT (toGatedModelProto): ORT runs every node of a graph whatever is fetched, so without
+   * the gate pass 1 would pay for a whole backward. One session means one copy of the weights in memory (two
+   * sessions would each load the external data), and pass 1 and pass 2 are the same function by construction.
    */
   static async create(model: LoadedModel, options: LoraEncoderOptions): Promise<LoraEncoder> {
     const injection = loraInjection(options.modules, { scaling: options.scaling, r: options.r, dropout: options.dropout });
@@ -78,25 +96,31 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const wrt = injection.layers.flatMap((l) => [l.a, l.b]);
     const grads = g.scope("vjp", () => vjp(g, [built.lastHiddenState], wrt, { seeds: [seed] }));
     const shapes = new Map<string, readonly number[]>();
-    wrt.forEach((w, i) => {
-      g.output(grads[i]!, gradOutputName(w.name));
+    const gradOutputs = wrt.map((w, i) => {
       shapes.set(w.name, w.shape as readonly number[]);
+      return g.output(grads[i]!, gradOutputName(w.name));
     });
+    const gate = g.input(GRADIENT_GATE_INPUT, "bool", []);
     for (const [key, shape] of shapes) {
       const t = options.params[key];
       const size = shape.reduce((a, b) => a * b, 1);
       if (t === undefined || t.length !== size) throw new Error(`LoraEncoder: parameter ${key} is ${t === undefined ? "missing" : `${t.length} values`}, the graph takes [${shape.join(", ")}]`);
     }
+    const folder = externalDataRoot(g);
+    const bytes = toGatedModelProto(g, { gate, gated: gradOutputs, recompute: RECOMPUTED_OPS, ...(folder === undefined ? {} : { externalDataFolder: folder }) });
     const open = options.worker ? createWorkerSession : createSession;
-    const session = await open(g, {
+    const sessionOptions: SessionOptions = {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
-      ...(options.sessionConfig === undefined ? {} : { config: options.sessionConfig }),
+      ...(folder === undefined ? {} : { externalDataFolder: folder }),
+      config: { "session.disable_prepacking": "1", ...options.sessionConfig },
+      memoryPattern: options.memoryPattern ?? false,
       name: `${model.ref} (train)`,
-    });
+    };
+    const session = await open(bytes, sessionOptions);
     return new LoraEncoder(options, injection, session, shapes, model.spec.config.hiddenSize);
   }
 
-  private feeds(chunk: TokenChunk, seed: number): Record<string, Tensor> {
+  private feeds(chunk: TokenChunk, seed: number, withGradients: boolean): Record<string, Tensor> {
     const { batch } = chunk;
     // Worker sessions take the feed buffers over (no second copy of the dropout masks); the chunk's ids and the live
     // parameters are needed again, so the worker gets copies of those.
@@ -104,10 +128,38 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const feeds: Record<string, Tensor> = {
       [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: own(batch.inputIds) },
       [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: own(batch.attentionMask) },
+      [GRADIENT_GATE_INPUT]: { dtype: "bool", dims: [], data: new Uint8Array([withGradients ? 1 : 0]) },
     };
     for (const [key, shape] of this.paramShapes) feeds[key] = { dtype: "float32", dims: shape, data: own(this.options.params[key]!) };
-    if (this.options.dropout > 0) Object.assign(feeds, dropoutMasks(this.injection.layers.map((l) => l.module), batch.dims, this.options.dropout, seed));
+    if (this.options.dropout > 0) {
+      const layers = this.injection.layers.map((l) => l.module);
+      // Pass 2 of a chunk replays pass 1's drops (same seed) from the kept positions instead of drawing them again.
+      const kept = this.draws.get(seed);
+      const sameShape = kept !== undefined && kept.dims[0] === batch.dims[0] && kept.dims[1] === batch.dims[1];
+      const draws = sameShape ? kept : drawDropouts(layers, batch.dims, this.options.dropout, seed);
+      if (withGradients) this.draws.delete(seed);
+      else this.keepDraws(draws);
+      // In-thread runs are awaited one at a time and ORT keeps no reference to a feed afterwards, so the mask buffers
+      // are written again for the next run; worker runs take their feeds over, so they get fresh ones.
+      const reuse = this.options.worker || this.running > 0 ? undefined : this.maskBuffers;
+      const masks = keepMasks(layers, draws, reuse);
+      if (reuse !== undefined) this.maskBuffers = layers.map((l) => masks[dropoutMaskName(l.path)]!.data as Uint8Array);
+      Object.assign(feeds, masks);
+    }
     return feeds;
+  }
+
+  /** Keeps a chunk's drops for its pass 2, oldest first out beyond DRAW_CACHE_BYTES. */
+  private keepDraws(draws: DropoutDraws): void {
+    this.draws.delete(draws.seed);
+    this.draws.set(draws.seed, draws);
+    let bytes = 0;
+    for (const d of this.draws.values()) bytes += d.positions.reduce((s, p) => s + p.byteLength, 0);
+    for (const [seed, d] of this.draws) {
+      if (bytes <= DRAW_CACHE_BYTES) break;
+      bytes -= d.positions.reduce((s, p) => s + p.byteLength, 0);
+      this.draws.delete(seed);
+    }
   }
 
   private poolOptions(chunk: TokenChunk) {
@@ -121,9 +173,11 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
 
   private async run(session: Session, feeds: Record<string, Tensor>, outputs: string[]): Promise<Record<string, Tensor>> {
     const started = performance.now();
+    this.running++;
     try {
       return await session.run(feeds, { outputs, transferFeeds: this.options.worker === true });
     } finally {
+      this.running--;
       this.ortMs += performance.now() - started;
     }
   }
@@ -137,7 +191,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   /** last_hidden_state of the training forward (dropout masks from `seed`). */
   async hidden(chunk: TokenChunk, seed: number): Promise<{ data: Float32Array; dims: readonly [number, number, number] }> {
     const [b, t] = chunk.batch.dims;
-    const feeds = this.feeds(chunk, seed);
+    const feeds = this.feeds(chunk, seed, false);
     // Not read by the forward nodes; fed because the session validates every graph input.
     feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [b, t, this.hiddenSize], data: new Float32Array(b * t * this.hiddenSize) };
     const out = await this.run(this.session, feeds, [OUTPUT_NAME]);
@@ -154,7 +208,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const shapeOnly = { data: new Float32Array(b * t * width), dims: [b, t, width] as const };
     const mask = { data: chunk.batch.attentionMask, dims: chunk.batch.dims };
     const dHidden = poolBackward(shapeOnly, mask, { data: concatRows(dEmbeddings), dims: [b, width] }, this.poolOptions(chunk));
-    const feeds = this.feeds(chunk, seed);
+    const feeds = this.feeds(chunk, seed, true);
     feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [...dHidden.dims], data: dHidden.data };
     const names = [...this.paramShapes.keys()];
     const out = await this.run(this.session, feeds, names.map(gradOutputName));

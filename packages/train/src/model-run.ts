@@ -149,7 +149,7 @@ export async function createModelRun(config: TrainConfig, options: ModelRunOptio
     config,
     params,
     encoder,
-    makeChunk: tokenChunker(tokenizer, { profile: model.spec.tokenizer.profile, promptTemplate: config.model.prompt_template, pooling: config.model.pooling, maxLength: config.max_length }),
+    makeChunk: tokenChunker(tokenizer, { profile: model.spec.tokenizer.profile, promptTemplate: config.model.prompt_template, pooling: config.model.pooling, maxLength: config.max_length, skipInstruction: config.model.skip_instruction }),
     chunkTokens: (chunk) => chunk.tokens,
     sampler,
     store: safetensorsStore,

@@ -1,10 +1,13 @@
-// Texts of one role → a padded, tokenized chunk, laid out exactly as the Embedder lays out its inputs (the same
-// tokenizer profile, prompt template and embed mask), so an adapter is evaluated on what it was trained on.
-import { padBatch, type Tokenizer, type TokenizerProfile } from "@dembed/models";
+// Texts of one role → a padded, tokenized chunk. Tokenizing goes through @dembed/models' encodeForEmbedding, the
+// very function the Embedder calls (same profile, prompt template, EOS rule and embed mask), so an adapter is
+// evaluated on what it was trained on.
+import { encodeForEmbedding, padBatch, type Tokenizer, type TokenizerProfile } from "@dembed/models";
 import type { PoolingMode } from "@dembed/pooling";
 import type { TextRole } from "./batch-layout.js";
 import type { TrainText } from "./data-sampler.js";
 import type { TokenChunk } from "./lora-encoder.js";
+
+export { profileWithTemplate } from "@dembed/models";
 
 export interface ChunkerOptions {
   /** The architecture's profile (pad, eos, padding side …). */
@@ -13,31 +16,25 @@ export interface ChunkerOptions {
   readonly promptTemplate: string;
   readonly pooling: PoolingMode;
   readonly maxLength: { readonly query: number; readonly document: number };
-}
-
-/** The tokenizer profile a prompt template implies: its prefix and suffix around every input. */
-export function profileWithTemplate(profile: TokenizerProfile, promptTemplate: string): TokenizerProfile {
-  const parts = promptTemplate.split("{input}");
-  if (parts.length !== 2) throw new Error(`prompt template ${JSON.stringify(promptTemplate)} must contain {input} exactly once`);
-  const [prefix, suffix] = parts as [string, string];
-  const { template: _dropped, ...rest } = profile;
-  return prefix === "" && suffix === "" ? rest : { ...rest, template: { prefix, suffix } };
+  /** false: the embed mask covers the instruction too (every real token). Default true. */
+  readonly skipInstruction?: boolean;
 }
 
 /** Builds the trainer's makeChunk: tokenizes with the role's max length, appends EOS for last-token pooling. */
 export function tokenChunker(tokenizer: Tokenizer, options: ChunkerOptions) {
-  const profile = profileWithTemplate(options.profile, options.promptTemplate);
-  const addEos = options.pooling === "last_token" || options.pooling === "eos_token";
   return (texts: readonly { readonly text: TrainText; readonly role: TextRole }[]): TokenChunk => {
     if (texts.length === 0) throw new Error("tokenChunker: empty chunk");
     const role = texts[0]!.role;
-    const encoded = tokenizer.encodeRows(
+    const encoded = encodeForEmbedding(
+      tokenizer,
       texts.map((t) => t.text.text),
+      texts.map((t) => t.text.instruction),
       {
-        profile,
+        profile: options.profile,
+        promptTemplate: options.promptTemplate,
+        pooling: options.pooling,
         maxLength: role === "query" ? options.maxLength.query : options.maxLength.document,
-        instruction: texts.map((t) => t.text.instruction),
-        ...(addEos ? { addEos: true } : {}),
+        ...(options.skipInstruction === undefined ? {} : { skipInstruction: options.skipInstruction }),
       },
     );
     const batch = padBatch(encoded.rows, encoded.profile);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import {
   BENCHMARKS,
   bm25System,
+  embedderEncoder,
   isBenchmarkName,
   runBenchmark,
   type BenchmarkName,
@@ -49,6 +50,8 @@ const Config = z
     adapter: z.string(),
     attention: z.enum(["causal", "bidirectional"]),
     pooling: z.enum(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]),
+    skipInstruction: z.boolean(),
+    promptTemplate: z.string(),
     data: z.string(),
     tasks: z.union([z.string(), z.array(z.string())]),
     maxLength: z.number().int().positive(),
@@ -75,6 +78,8 @@ export interface EncoderSpec {
   adapter?: string;
   attention?: "causal" | "bidirectional";
   pooling?: string;
+  skipInstruction?: boolean;
+  promptTemplate?: string;
   maxLength?: number;
   device: "cpu" | "cuda";
   dtype?: "float32" | "float16";
@@ -83,26 +88,40 @@ export interface EncoderSpec {
 
 /**
  * ▶ THE PLUG-IN POINT for @dembed/models: turns a model reference (a folder, an HF id in the local cache, or "tiny"
- * for the built-in untrained tiny Dream model) plus settings into a TextEncoder around the Embedder. PEFT adapters
- * are not wired yet (--adapter fails clearly). The cacheKey names everything that changes the vectors (model folder
- * and weight files, pooling, attention, max length, dtype), so the embedding cache never mixes two settings.
+ * for the built-in untrained tiny Dream model) plus settings into a TextEncoder around the Embedder. With an adapter,
+ * the settings it was trained with (dembed_adapter.json) apply unless a flag says otherwise, and one line on stderr
+ * says which came from where. The cacheKey names everything that changes the vectors (model folder and weight files,
+ * adapter path and content hash, pooling, attention, instruction pooling, template, max length, dtype), so the
+ * embedding cache never mixes two settings.
  */
-export async function makeEncoder(spec: EncoderSpec): Promise<TextEncoder> {
-  if (spec.adapter) throw new Error(`--adapter ${spec.adapter}: PEFT adapters are not wired into the benchmark CLI yet`);
+export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TextEncoder> {
   // Loaded lazily: a BM25-only run never starts onnxruntime.
   const { createTinyModel, Embedder } = await import("@dembed/models");
+  const lora = await import("@dembed/lora");
   let ref = spec.model;
   if (spec.model === "tiny") {
     ref = resolve(DEFAULTS.tinyModelDir);
     if (!existsSync(join(ref, "config.json"))) await createTinyModel("Dream", ref, { seed: 0 });
   }
+  const adapter = spec.adapter === undefined ? undefined : await lora.loadAdapterForEmbedder(spec.adapter);
+  const settings = lora.effectiveEmbedSettings(
+    adapter?.settings,
+    {
+      ...(spec.attention ? { attention: spec.attention } : {}),
+      ...(spec.pooling ? { pooling: spec.pooling as "mean" } : {}),
+      ...(spec.skipInstruction === undefined ? {} : { skipInstruction: spec.skipInstruction }),
+      ...(spec.promptTemplate === undefined ? {} : { promptTemplate: spec.promptTemplate }),
+      ...(spec.maxLength ? { maxLength: spec.maxLength } : {}),
+    },
+    { pooling: "mean", maxLength: DEFAULTS.maxLength },
+  );
+  if (adapter) log(lora.settingSourcesLine(adapter, settings));
   const embedder = await Embedder.load(ref, {
     device: spec.device,
     worker: true,
-    ...(spec.attention ? { attention: spec.attention } : {}),
-    ...(spec.pooling ? { pooling: spec.pooling as "mean" } : {}),
-    maxLength: spec.maxLength ?? DEFAULTS.maxLength,
+    ...lora.embedderSettingOptions(settings),
     ...(spec.dtype ? { dtype: spec.dtype } : {}),
+    ...(adapter ? { adapter: adapter.linear } : {}),
   });
   const dir = embedder.model.dir;
   // Weight files by size and mtime: a re-downloaded or retrained checkpoint gets a new cache key.
@@ -111,28 +130,16 @@ export async function makeEncoder(spec: EncoderSpec): Promise<TextEncoder> {
     .sort()
     .map((f) => `${f}:${statSync(join(dir, f)).size}:${Math.floor(statSync(join(dir, f)).mtimeMs)}`)
     .join(",");
-  const settings = { pooling: embedder.pooling, attention: embedder.attention, maxLength: embedder.maxLength, dtype: spec.dtype ?? "float32" };
-  return {
-    cacheKey: { model: spec.model, dir, weights, ...settings },
-    async encode(texts, options) {
-      const result = await embedder.encodeDetailed(texts, {
-        batchSize: texts.length,
-        ...(options.instruction ? { instruction: options.instruction } : {}),
-        ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
-      });
-      const cut = new Set(result.truncatedIndices);
-      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
-    },
-    dispose: () => embedder.dispose(),
-    describe: () => ({
-      model: spec.model === "tiny" ? "tiny Dream (random weights, untrained)" : spec.model,
-      modelDir: dir,
-      adapter: spec.adapter ?? null,
-      ...settings,
-      device: spec.device,
-      ortVersion: ortVersion(),
-    }),
-  };
+  return embedderEncoder(embedder, {
+    model: spec.model,
+    ...(spec.model === "tiny" ? { label: "tiny Dream (random weights, untrained)" } : {}),
+    weights,
+    maxLength: settings.maxLength,
+    dtype: spec.dtype ?? "float32",
+    device: spec.device,
+    ortVersion: ortVersion(),
+    ...(adapter ? { adapter: { dir: adapter.dir, fingerprint: adapter.fingerprint, settingsFromAdapter: settings.fromAdapter } } : {}),
+  });
 }
 
 /** onnxruntime-node's version, read from the package @dembed/onnx depends on. */
@@ -222,6 +229,8 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
     if (options.adapter) spec.adapter = options.adapter;
     if (options.attention) spec.attention = options.attention;
     if (options.pooling) spec.pooling = options.pooling;
+    if (options.skipInstruction !== undefined) spec.skipInstruction = options.skipInstruction;
+    if (options.promptTemplate !== undefined) spec.promptTemplate = options.promptTemplate;
     if (options.maxLength) spec.maxLength = options.maxLength;
     if (options.dtype) spec.dtype = options.dtype;
     try {
@@ -294,12 +303,15 @@ async function runWork(
 export function addEvalOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--model <ref>", `model folder, HF id in the local cache, "tiny" (built-in, untrained) or "bm25"; repeatable or comma-separated (default: ${DEFAULTS.models.join(",")})`).argParser(list))
-    .option("--adapter <dir>", "PEFT LoRA adapter folder applied to the model")
-    .addOption(new Option("--attention <mode>", "attention mode (default: the architecture's own)").choices(["causal", "bidirectional"]))
-    .addOption(new Option("--pooling <mode>", "pooling (default mean)").choices(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]))
+    .option("--adapter <dir>", "PEFT LoRA adapter folder applied to the model; its dembed_adapter.json settings apply unless a flag overrides them")
+    .addOption(new Option("--attention <mode>", "attention mode (default: the adapter's, else the architecture's own)").choices(["causal", "bidirectional"]))
+    .addOption(new Option("--pooling <mode>", "pooling (default: the adapter's, else mean)").choices(["mean", "weighted_mean", "last_token", "eos_token", "bos_token"]))
+    .option("--skip-instruction", "pool only the text's tokens (default: the adapter's setting, else this)")
+    .option("--no-skip-instruction", "pool the instruction's tokens too")
+    .option("--prompt-template <template>", "wrap instruction + text; {input} marks where (default: the adapter's, else none)")
     .option("--data <dir>", "folder with datasets in HF layout (<data>/<org>/<name>); the HF hub cache is searched too")
     .addOption(new Option("--tasks <ids>", "task ids, comma-separated (default: every task whose data is found or generated)").argParser(list))
-    .option("--max-length <n>", `max input tokens (default ${DEFAULTS.maxLength})`, positiveInt)
+    .option("--max-length <n>", `max input tokens (default: the adapter's query/document lengths, else ${DEFAULTS.maxLength})`, positiveInt)
     .option("--batch-size <n>", `texts per forward pass (default ${DEFAULTS.batchSize})`, positiveInt)
     .addOption(new Option("--device <device>", "cpu or cuda (default cpu)").choices(["cpu", "cuda"]))
     .addOption(new Option("--dtype <dtype>", "compute dtype (default float32; CPU has no bfloat16)").choices(["float32", "float16"]))

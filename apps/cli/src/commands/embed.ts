@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { effectiveEmbedSettings, embedderSettingOptions, loadAdapterForEmbedder, settingSourcesLine } from "@dembed/lora";
 import { Embedder, type AttentionMode, type KernelChoice } from "@dembed/models";
 import type { PoolingMode } from "@dembed/pooling";
 import { SingleBar } from "cli-progress";
@@ -12,9 +13,13 @@ interface EmbedFlags {
   input: string;
   out: string;
   instruction?: string;
-  pooling: PoolingMode;
+  adapter?: string;
+  role: "query" | "document";
+  pooling?: PoolingMode;
   attention?: AttentionMode;
-  maxLength: number;
+  skipInstruction?: boolean;
+  promptTemplate?: string;
+  maxLength?: number;
   batchSize: number;
   normalize: boolean;
   kernel: KernelChoice;
@@ -75,12 +80,17 @@ export const register: RegisterCommand = (program) => {
     .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
     .requiredOption("--input <texts.jsonl>", "texts to embed")
     .requiredOption("--out <embeddings.jsonl>", "where to write the embeddings")
-    .option("--instruction <text>", "instruction for every line without its own (only the text's tokens are pooled)")
+    .option("--instruction <text>", "instruction for every line without its own")
+    .option("--adapter <dir>", "PEFT LoRA adapter folder; its dembed_adapter.json settings apply unless a flag overrides them")
+    .addOption(new Option("--role <role>", "the texts are queries or documents: picks the adapter's trained max length").choices(["query", "document"]).default("document"))
     .addOption(
-      new Option("--pooling <mode>", "pooling").choices(["mean", "weighted_mean", "last_token", "eos_token", "first_token", "bos_token", "max"]).default("mean"),
+      new Option("--pooling <mode>", "pooling (default: the adapter's, else mean)").choices(["mean", "weighted_mean", "last_token", "eos_token", "first_token", "bos_token", "max"]),
     )
-    .addOption(new Option("--attention <mode>", "attention mode (default: the architecture's own)").choices(["causal", "bidirectional"]))
-    .option("--max-length <n>", "longest input in tokens; longer ones are truncated and counted", positiveInteger, 512)
+    .addOption(new Option("--attention <mode>", "attention mode (default: the adapter's, else the architecture's own)").choices(["causal", "bidirectional"]))
+    .option("--skip-instruction", "pool only the text's tokens (default: the adapter's setting, else this)")
+    .option("--no-skip-instruction", "pool the instruction's tokens too")
+    .option("--prompt-template <template>", "wrap instruction + text; {input} marks where (default: the adapter's, else none)")
+    .option("--max-length <n>", "longest input in tokens; longer ones are truncated and counted (default: the adapter's for --role, else 512)", positiveInteger)
     .option("--batch-size <n>", "texts per forward pass", positiveInteger, 8)
     .option("--no-normalize", "write raw pooled vectors instead of L2-normalized ones")
     .addOption(new Option("--kernel <kernel>", "attention kernel").choices(["auto", "masked", "flash", "primitive"]).default("auto"))
@@ -89,10 +99,24 @@ export const register: RegisterCommand = (program) => {
     .option("--no-progress", "no progress bar")
     .action(async (flags: EmbedFlags) => {
       const lines = await readTexts(flags.input);
+      const adapter = flags.adapter === undefined ? undefined : await loadAdapterForEmbedder(flags.adapter);
+      const settings = effectiveEmbedSettings(
+        adapter?.settings,
+        {
+          ...(flags.attention ? { attention: flags.attention } : {}),
+          ...(flags.pooling ? { pooling: flags.pooling } : {}),
+          ...(flags.skipInstruction === undefined ? {} : { skipInstruction: flags.skipInstruction }),
+          ...(flags.promptTemplate === undefined ? {} : { promptTemplate: flags.promptTemplate }),
+          ...(flags.maxLength === undefined ? {} : { maxLength: flags.maxLength }),
+        },
+        { pooling: "mean", maxLength: 512 },
+      );
+      if (adapter) process.stderr.write(`embed: ${settingSourcesLine(adapter, settings)}\n`);
+      const maxLength = settings.maxLength[flags.role];
       const embedder = await Embedder.load(flags.model, {
-        pooling: flags.pooling,
-        attention: flags.attention,
-        maxLength: flags.maxLength,
+        ...embedderSettingOptions(settings),
+        maxLength,
+        ...(adapter ? { adapter: adapter.linear } : {}),
         kernel: flags.kernel,
         threads: flags.threads,
         device: flags.device,
@@ -126,8 +150,8 @@ export const register: RegisterCommand = (program) => {
           await rm(tmp, { force: true });
           throw e;
         }
-        const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${flags.maxLength} tokens` : "";
-        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${flags.pooling}) → ${flags.out}${cut}\n`);
+        const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
+        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}) → ${flags.out}${cut}\n`);
       } finally {
         bar?.stop();
         await embedder.dispose();

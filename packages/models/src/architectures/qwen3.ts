@@ -5,19 +5,10 @@ import { parseDecoderConfig, type ConfigDefaults } from "../config.js";
 import { defaultInvFreq } from "../rope.js";
 import { llamaModules, type Architecture, type DecoderSpec } from "./types.js";
 import { qwenTokenizer } from "./tokenizers.js";
+import { qwen2Defaults } from "./qwen2.js";
 
-// transformers' Qwen3Config defaults.
-export const qwen3Defaults: ConfigDefaults = {
-  vocab_size: 151936,
-  hidden_size: 4096,
-  intermediate_size: 22016,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  max_position_embeddings: 32768,
-  tie_word_embeddings: false,
-};
+// transformers' Qwen3Config defaults are Qwen2Config's.
+const qwen3Defaults: ConfigDefaults = qwen2Defaults;
 
 export const qwen3: Architecture = {
   modelType: "qwen3",

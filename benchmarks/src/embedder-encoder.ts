@@ -1,0 +1,83 @@
+// @dembed/models' Embedder as a benchmark TextEncoder: the role picks the token limit (queries and documents may have
+// been trained at different lengths), and everything that changes the vectors goes into the cache key and the record.
+import type { Embedder } from "@dembed/models";
+import type { TextEncoder } from "./encoder.js";
+
+/** What the benchmarks need to know about a loaded Embedder besides the Embedder itself. */
+export interface EmbedderEncoderInfo {
+  /** The model reference as given (folder, HF id, "tiny"). */
+  readonly model: string;
+  /** Shown in reports instead of `model` when set (e.g. "tiny Dream (random weights, untrained)"). */
+  readonly label?: string;
+  /** Weight files with size and mtime (or hashes): a changed checkpoint gets a new cache key. */
+  readonly weights: string;
+  readonly maxLength: { readonly query: number; readonly document: number };
+  readonly dtype: string;
+  readonly device: string;
+  readonly ortVersion: string | null;
+  /** A LoRA adapter applied to the model, if any. */
+  readonly adapter?: {
+    readonly dir: string;
+    /** Content hash of the adapter's config and weights. */
+    readonly fingerprint: string;
+    /** Settings (dembed_adapter.json names) that came from the adapter rather than flags or defaults. */
+    readonly settingsFromAdapter: readonly string[];
+  };
+}
+
+type EmbedderLike = Pick<Embedder, "encodeDetailed" | "dispose" | "pooling" | "attention" | "skipInstruction" | "promptTemplate"> & {
+  readonly model: { readonly dir: string };
+};
+
+/** "512", or "query 64 / document 512" when the two differ. */
+export function maxLengthLabel(m: EmbedderEncoderInfo["maxLength"]): number | string {
+  return m.query === m.document ? m.query : `query ${m.query} / document ${m.document}`;
+}
+
+export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInfo): TextEncoder {
+  const settings = {
+    pooling: embedder.pooling,
+    attention: embedder.attention,
+    skipInstruction: embedder.skipInstruction,
+    promptTemplate: embedder.promptTemplate ?? null,
+    maxLength: maxLengthLabel(info.maxLength),
+    dtype: info.dtype,
+  };
+  const cacheKey: Record<string, string | number> = {
+    model: info.model,
+    dir: embedder.model.dir,
+    weights: info.weights,
+    pooling: settings.pooling,
+    attention: settings.attention,
+    skipInstruction: String(settings.skipInstruction),
+    promptTemplate: settings.promptTemplate ?? "none",
+    maxLength: settings.maxLength,
+    dtype: settings.dtype,
+    adapter: info.adapter?.dir ?? "none",
+    adapterFingerprint: info.adapter?.fingerprint ?? "none",
+  };
+  return {
+    cacheKey,
+    async encode(texts, options) {
+      const result = await embedder.encodeDetailed(texts, {
+        batchSize: texts.length,
+        maxLength: options.role === "query" ? info.maxLength.query : info.maxLength.document,
+        ...(options.instruction ? { instruction: options.instruction } : {}),
+        ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
+      });
+      const cut = new Set(result.truncatedIndices);
+      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
+    },
+    dispose: () => embedder.dispose(),
+    describe: () => ({
+      model: info.label ?? info.model,
+      modelDir: embedder.model.dir,
+      adapter: info.adapter?.dir ?? null,
+      adapterFingerprint: info.adapter?.fingerprint ?? null,
+      settingsFromAdapter: info.adapter ? [...info.adapter.settingsFromAdapter] : null,
+      ...settings,
+      device: info.device,
+      ortVersion: info.ortVersion,
+    }),
+  };
+}
