@@ -34,6 +34,7 @@ export {
   type ResolveOptions,
   type ResolvedModel,
 } from "./resolve.js";
+export { DEFAULT_HUB_URL, DownloadError, EMBEDDER_FILES, downloadToHubCache, type HubDownload, type HubDownloadOptions } from "./download.js";
 export {
   TOKENIZER_CONFIG_FILE,
   TOKENIZER_FILE,

@@ -75,15 +75,29 @@ describe("resolveModel", () => {
     await expect(resolveModel("org/tiny@v1", { env: env(), revision: "main" })).rejects.toThrow(/names revision v1 but options.revision is main/);
   });
 
-  it("never touches the network, with or without permission to download", async () => {
+  it("never touches the network unless allowed, and not when HF_HUB_OFFLINE is set", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
+    const injected = vi.fn<typeof fetch>();
     try {
-      await expect(resolveModel("org/absent", { env: env() })).rejects.toThrow(/Downloading was not allowed/);
-      await expect(resolveModel("org/absent", { env: env(), allowDownload: true })).rejects.toThrow(/Downloading is not built into dembed yet/);
-      await expect(resolveModel("org/absent", { env: { ...env(), HF_HUB_OFFLINE: "1" }, allowDownload: true })).rejects.toThrow(/disabled by HF_HUB_OFFLINE/);
+      await expect(resolveModel("org/absent", { env: env(), fetch: injected })).rejects.toThrow(/Downloading was not allowed/);
+      await expect(resolveModel("org/absent", { env: { ...env(), HF_HUB_OFFLINE: "1" }, allowDownload: true, fetch: injected })).rejects.toThrow(
+        /disabled by HF_HUB_OFFLINE=1/,
+      );
+      // A cache hit makes no request either.
+      expect((await resolveModel("org/tiny", { env: env(), fetch: injected })).source).toBe("hf-cache");
+      expect(injected).not.toHaveBeenCalled();
       expect(fetchSpy).not.toHaveBeenCalled();
     } finally {
       fetchSpy.mockRestore();
     }
+  });
+
+  it("reports where it looked and why when an allowed download fails", async () => {
+    const refused = vi.fn<typeof fetch>(async () => new Response("no", { status: 404 }));
+    const error = await resolveModel("org/absent", { env: { ...env(), HF_ENDPOINT: "https://hub.test" }, allowDownload: true, fetch: refused }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelNotFoundError);
+    expect((error as Error).message).toMatch(/models--org--absent \(hub cache from \$HF_HUB_CACHE\): no such folder/);
+    expect((error as Error).message).toMatch(/Downloading from https:\/\/hub\.test into .* failed: org\/absent: looking up revision "main" failed: .*404.*no such repo/);
+    expect(refused.mock.calls[0]![0]).toMatch(/^https:\/\/hub\.test\/api\/models\/org\/absent\/revision\/main/);
   });
 });

@@ -1,30 +1,37 @@
 /**
  * Model references: a folder path, or a Hugging Face id `org/name[@revision]` looked up in the local hub cache
  * (the layout huggingface_hub writes: models--org--name/refs/<revision> holds a commit hash, and
- * models--org--name/snapshots/<hash>/ holds the files). Nothing here touches the network.
+ * models--org--name/snapshots/<hash>/ holds the files). The network is touched only when the caller allows a download
+ * and HF_HUB_OFFLINE does not forbid it; the download lands in that same cache (./download.ts).
  */
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { DEFAULT_HUB_URL, downloadToHubCache } from "./download.js";
 
 export interface ResolveOptions {
   /** Branch, tag or commit hash; also accepted as `org/name@revision`. Default "main". */
   readonly revision?: string;
   /**
-   * Permission to download a missing model. Downloading is not built yet (it needs @huggingface/hub), so with
-   * this set a missing model still fails, saying so; without it no download is ever attempted.
+   * Permission to download a model missing from the cache (config, tokenizer and safetensors weights only) through
+   * @huggingface/hub into the hub cache. Without it no request is ever made; HF_HUB_OFFLINE=1 overrides it.
    */
   readonly allowDownload?: boolean;
   /** Hub cache folder; overrides the environment. */
   readonly cacheDir?: string;
-  /** Environment to read HF_HUB_CACHE / HF_HOME from (default process.env). */
+  /** Environment to read HF_HUB_CACHE / HF_HOME / HF_HUB_OFFLINE / HF_TOKEN / HF_ENDPOINT from (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the global fetch for download requests (tests, proxies). */
+  readonly fetch?: typeof fetch;
+  /** Called as each downloaded (or already cached) file is put in place. */
+  readonly onDownload?: (file: string, bytes: number, cached: boolean) => void;
 }
 
 export interface ResolvedModel {
   /** Absolute folder holding config.json, the weights and the tokenizer files. */
   readonly dir: string;
-  readonly source: "path" | "hf-cache";
+  /** "hf-download": it was missing from the cache and has just been downloaded into it. */
+  readonly source: "path" | "hf-cache" | "hf-download";
   /** For cache hits: the repo id, the revision asked for and the commit it resolved to. */
   readonly repoId?: string;
   readonly revision?: string;
@@ -38,8 +45,9 @@ export class ModelNotFoundError extends Error {
     /** Every place that was checked, in order, with what was found there. */
     readonly looked: readonly string[],
     hint: string,
+    options?: { cause?: unknown },
   ) {
-    super(`model "${ref}" not found. Looked in:\n${looked.map((l) => `  - ${l}`).join("\n")}\n${hint}`);
+    super(`model "${ref}" not found. Looked in:\n${looked.map((l) => `  - ${l}`).join("\n")}\n${hint}`, options);
   }
 }
 
@@ -104,17 +112,44 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
   const cache = options.cacheDir === undefined ? hubCacheDir(env) : { dir: options.cacheDir, from: "options.cacheDir" };
   const repoDir = join(cache.dir, parsed.folder);
   const found = await findInCache(repoDir, revision, looked, cache.from);
-  if (found !== undefined) {
+  // With permission to download, a snapshot an interrupted download left without weights is completed, not used.
+  if (found !== undefined && options.allowDownload && !(await looksComplete(found.dir))) {
+    looked.push(`${found.dir}: no config.json or no safetensors weights (an interrupted download?)`);
+  } else if (found !== undefined) {
     return { dir: found.dir, source: "hf-cache", repoId: parsed.repoId, revision, commit: found.commit };
   }
 
-  const offline = env.HF_HUB_OFFLINE === "1" || env.HF_HUB_OFFLINE === "true";
-  const hint = !options.allowDownload
-    ? `Downloading was not allowed. Fetch it first (e.g. \`huggingface-cli download ${parsed.repoId}\`) or pass a folder path.`
-    : offline
-      ? "Downloading is disabled by HF_HUB_OFFLINE."
-      : `Downloading is not built into dembed yet (it needs @huggingface/hub); fetch it with \`huggingface-cli download ${parsed.repoId}\`.`;
-  throw new ModelNotFoundError(ref, looked, hint);
+  if (!options.allowDownload) {
+    const hint = `Downloading was not allowed. Fetch it first (e.g. \`huggingface-cli download ${parsed.repoId}\`), allow downloads (--allow-download), or pass a folder path.`;
+    throw new ModelNotFoundError(ref, looked, hint);
+  }
+  if (isOffline(env)) throw new ModelNotFoundError(ref, looked, `Downloading is disabled by HF_HUB_OFFLINE=${env.HF_HUB_OFFLINE}.`);
+  const hubUrl = env.HF_ENDPOINT || DEFAULT_HUB_URL;
+  const accessToken = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+  try {
+    const got = await downloadToHubCache({
+      repoId: parsed.repoId,
+      revision,
+      cacheDir: cache.dir,
+      hubUrl,
+      ...(accessToken === undefined ? {} : { accessToken }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.onDownload === undefined ? {} : { onFile: options.onDownload }),
+    });
+    return { dir: got.dir, source: "hf-download", repoId: parsed.repoId, revision, commit: got.commit };
+  } catch (e) {
+    throw new ModelNotFoundError(ref, looked, `Downloading from ${hubUrl} into ${cache.dir} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** As huggingface_hub reads HF_HUB_OFFLINE: 1, on, yes or true, in any case. */
+function isOffline(env: Readonly<Record<string, string | undefined>>): boolean {
+  return /^(1|on|yes|true)$/i.test(env.HF_HUB_OFFLINE?.trim() ?? "");
+}
+
+async function looksComplete(dir: string): Promise<boolean> {
+  const has = async (file: string) => (await kind(join(dir, file))) === "file";
+  return (await has("config.json")) && ((await has("model.safetensors")) || (await has("model.safetensors.index.json")));
 }
 
 async function findInCache(repoDir: string, revision: string, looked: string[], cacheFrom: string) {

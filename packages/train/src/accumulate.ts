@@ -14,8 +14,7 @@ export class GradientAccumulator {
     if (this.sums === undefined) {
       this.sums = Object.fromEntries(sortedNames(grads).map((n) => [n, new Float64Array((grads[n] as Float32Array).length)]));
     } else {
-      const layout = Object.fromEntries(Object.entries(this.sums).map(([n, s]) => [n, new Float32Array(s.length)]));
-      assertSameLayout(layout, grads, "GradientAccumulator.add");
+      assertSameLayout(this.sums, grads, "GradientAccumulator.add");
     }
     const first = this.added === 0;
     for (const name of sortedNames(grads)) {

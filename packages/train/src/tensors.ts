@@ -16,13 +16,13 @@ export function assertFinite(tensors: NamedTensors, what: string): void {
   }
 }
 
-/** Throws unless `other` has exactly the names and lengths of `reference`. */
-export function assertSameLayout(reference: NamedTensors, other: NamedTensors, what: string): void {
-  for (const name of sortedNames(reference)) {
+/** Throws unless `other` has exactly the names and lengths of `reference` (any arrays: only lengths are read). */
+export function assertSameLayout(reference: Readonly<Record<string, { readonly length: number }>>, other: NamedTensors, what: string): void {
+  for (const name of Object.keys(reference).sort()) {
     const t = other[name];
     if (t === undefined) throw new Error(`${what}: missing tensor ${name}`);
-    if (t.length !== (reference[name] as Float32Array).length) {
-      throw new Error(`${what}: ${name} has ${t.length} values, expected ${(reference[name] as Float32Array).length}`);
+    if (t.length !== reference[name]!.length) {
+      throw new Error(`${what}: ${name} has ${t.length} values, expected ${reference[name]!.length}`);
     }
   }
   for (const name of Object.keys(other)) {

@@ -10,6 +10,7 @@ import type { RegisterCommand } from "./index.js";
 
 interface EmbedFlags {
   model: string;
+  allowDownload?: boolean;
   input: string;
   out: string;
   instruction?: string;
@@ -79,6 +80,7 @@ export const register: RegisterCommand = (program) => {
     .description("Embed texts with a model: JSONL in (a string or {text, id?, instruction?} per line), JSONL out ({id?, embedding}).")
     .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
     .requiredOption("--input <texts.jsonl>", "texts to embed")
+    .option("--allow-download", "download the model into the Hugging Face cache if it is missing there (config, tokenizer, safetensors; HF_TOKEN for gated repos; HF_HUB_OFFLINE=1 forbids it)")
     .requiredOption("--out <embeddings.jsonl>", "where to write the embeddings")
     .option("--instruction <text>", "instruction for every line without its own")
     .option("--adapter <dir>", "PEFT LoRA adapter folder; its dembed_adapter.json settings apply unless a flag overrides them")
@@ -120,6 +122,7 @@ export const register: RegisterCommand = (program) => {
         kernel: flags.kernel,
         threads: flags.threads,
         device: flags.device,
+        resolve: { allowDownload: flags.allowDownload === true },
         // ORT in a worker keeps the event loop, and so the progress bar, moving.
         worker: flags.progress,
       });

@@ -4,6 +4,7 @@ import type { RegisterCommand } from "./index.js";
 
 interface ExportFlags {
   model: string;
+  allowDownload?: boolean;
   out: string;
   attention?: AttentionMode;
 }
@@ -15,9 +16,10 @@ export const register: RegisterCommand = (program) => {
     .description("Write onnx/model.onnx (+ onnx/model.onnx_data), config.json and the tokenizer files: a folder transformers.js and other ONNX clients load.")
     .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
     .requiredOption("--out <dir>", "output folder")
+    .option("--allow-download", "download the model into the Hugging Face cache if it is missing there (config, tokenizer, safetensors; HF_TOKEN for gated repos; HF_HUB_OFFLINE=1 forbids it)")
     .addOption(new Option("--attention <mode>", "attention mode baked into the graph (default: the architecture's own)").choices(["causal", "bidirectional"]))
     .action(async (flags: ExportFlags) => {
-      const exported = await exportModel(flags.model, flags.out, { attention: flags.attention });
+      const exported = await exportModel(flags.model, flags.out, { attention: flags.attention, resolve: { allowDownload: flags.allowDownload === true } });
       process.stderr.write(`export: ${exported.attention} attention, ${(exported.bytes / 2 ** 20).toFixed(1)} MiB of weights → ${exported.dir}\n`);
     });
 };

@@ -11,6 +11,7 @@ const inputSchema = z.object({
 
 interface ForwardFlags {
   model: string;
+  allowDownload?: boolean;
   input: string;
   out: string;
   attention?: AttentionMode;
@@ -30,6 +31,7 @@ export const register: RegisterCommand = (program) => {
     .command("forward")
     .description("Run a model on token ids and write last_hidden_state as JSON {\"dims\": [B,T,H], \"data\": [...]} (fp32, padded positions 0).")
     .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
+    .option("--allow-download", "download the model into the Hugging Face cache if it is missing there (config, tokenizer, safetensors; HF_TOKEN for gated repos; HF_HUB_OFFLINE=1 forbids it)")
     .requiredOption("--input <file.json>", "JSON {\"input_ids\": [[...]], \"attention_mask\": [[...]]} (mask defaults to all ones)")
     .requiredOption("--out <file.json>", "where to write the hidden states")
     .addOption(new Option("--attention <mode>", "attention mode (default: the architecture's own)").choices(["causal", "bidirectional"]))
@@ -51,7 +53,7 @@ export const register: RegisterCommand = (program) => {
       const ids = parsed.data.input_ids;
       const mask = parsed.data.attention_mask ?? ids.map((row) => row.map(() => 1));
       const batch = batchFromRows(ids, mask, flags.input);
-      const model = await loadModel(flags.model);
+      const model = await loadModel(flags.model, { allowDownload: flags.allowDownload === true });
       const session = new DecoderSession(model, { attention: flags.attention, kernel: flags.kernel, threads: flags.threads, device: flags.device });
       try {
         const out = await session.run(batch, { where: flags.input });

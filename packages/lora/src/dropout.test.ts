@@ -1,0 +1,62 @@
+// Drop positions and rebuilt masks: the same masks as the element-wise geometric skipping they replace (so a run
+// resumed across versions sees the same dropout), and buffer reuse that leaves nothing stale.
+import { describe, expect, it } from "vitest";
+import { applyDrops, drawDropouts, dropoutMasks, dropPositions, fillKeepMask, keepMasks } from "./index.js";
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/** The masks as first written: ones, then a zero after each Geometric(p) gap. */
+function referenceMask(length: number, p: number, uniform: () => number): Uint8Array {
+  const mask = new Uint8Array(length).fill(1);
+  const logKeep = Math.log1p(-p);
+  for (let i = Math.floor(Math.log(1 - uniform()) / logKeep); i < length; i += 1 + Math.floor(Math.log(1 - uniform()) / logKeep)) mask[i] = 0;
+  return mask;
+}
+
+const layers = [
+  { path: "model.layers.0.self_attn.q_proj", inFeatures: 8 },
+  { path: "model.layers.0.mlp.down_proj", inFeatures: 24 },
+];
+
+describe("drop positions", () => {
+  it("mark exactly the elements the element-wise skipping drops, ascending, about p of them", () => {
+    for (const p of [0.05, 0.3]) {
+      const positions = dropPositions(20_000, p, seeded(9));
+      const mask = new Uint8Array(20_000);
+      applyDrops(mask, positions);
+      expect(mask).toEqual(referenceMask(20_000, p, seeded(9)));
+      expect(positions.every((v, i) => i === 0 || v > positions[i - 1]!)).toBe(true);
+      expect(Math.abs(positions.length / 20_000 - p)).toBeLessThan(0.015);
+      const filled = new Uint8Array(20_000);
+      fillKeepMask(filled, p, seeded(9));
+      expect(filled).toEqual(mask);
+    }
+    expect(dropPositions(100, 0, seeded(1))).toHaveLength(0);
+  });
+
+  it("grow past their first estimate (every element dropped)", () => {
+    const positions = dropPositions(1000, 0.01, () => 0);
+    expect(positions).toHaveLength(1000);
+    expect(positions[999]).toBe(999);
+  });
+
+  it("rebuild dropoutMasks' tensors, also into reused buffers holding an earlier chunk's masks", () => {
+    const fresh = dropoutMasks(layers, [3, 5], 0.2, 11);
+    const draws = drawDropouts(layers, [3, 5], 0.2, 11);
+    const stale = layers.map((l) => new Uint8Array(15 * l.inFeatures)); // zeros: every element looks dropped
+    const reused = keepMasks(layers, draws, stale);
+    for (const [i, l] of layers.entries()) {
+      const name = `${l.path}.lora_dropout.keep`;
+      expect(reused[name]!.data).toBe(stale[i]);
+      expect(reused[name]!.data).toEqual(fresh[name]!.data);
+      expect(reused[name]!.dims).toEqual([3, 5, l.inFeatures]);
+    }
+    // A buffer of the wrong length is not written into.
+    const other = keepMasks(layers, draws, [new Uint8Array(3), undefined]);
+    expect(other[`${layers[0]!.path}.lora_dropout.keep`]!.data).toHaveLength(15 * 8);
+    expect(() => keepMasks(layers.slice(0, 1), draws)).toThrow(/draws for 2 layers, 1 layers given/);
+  });
+});
