@@ -2,7 +2,8 @@
 // pooling, dropout masks, optimizer, data), for the tiny model and a Qwen2-0.5B-shaped one (random weights; hidden 896,
 // 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936), LoRA r 16 on all seven projections, 8 sequences
 // × 256 tokens per step (4 queries + 4 documents), HardNegativeNLL, AdamW, the real train() loop.
-//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 2] [--steps 3] [--threads N] [--prepack]
+//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 2] [--steps 4] [--threads N] [--prepack]
+//                                              [--session-config key=value …] (ORT session entries, e.g. session.intra_op.allow_spinning=0)
 // Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
 // < 10 % outside ORT; PyTorch anchor 36.5 s, 11.4 GiB.
 import { spawnSync } from "node:child_process";
@@ -17,9 +18,10 @@ const { values } = parseArgs({
   options: {
     model: { type: "string", default: "both" },
     chunk: { type: "string", default: "2" },
-    steps: { type: "string", default: "3" },
+    steps: { type: "string", default: "4" },
     threads: { type: "string" },
     prepack: { type: "boolean", default: false },
+    "session-config": { type: "string", multiple: true, default: [] },
     child: { type: "boolean", default: false },
   },
 });
@@ -30,12 +32,20 @@ const TOKENS = 256;
 if (!values.child) {
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
-    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : [])];
+    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
     const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: "inherit" });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 } else {
   await measure(values.model!, Number(values.chunk), Number(values.steps));
+}
+
+function sessionConfigEntries(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Error(`--session-config ${pair}: expected key=value, e.g. session.intra_op.allow_spinning=0`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
 }
 
 /** Endless synthetic batches: every text is long enough to fill 256 tokens, so rows carry no padding. */
@@ -76,10 +86,10 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
       outputDir: join(root, "out"),
       sampler: syntheticSampler(),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
-      ...(values.prepack ? { sessionConfig: { "session.disable_prepacking": "0" } } : {}),
+      sessionConfig: { ...(values.prepack ? { "session.disable_prepacking": "0" } : {}), ...sessionConfigEntries(values["session-config"]!) },
     });
     const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
-    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
     let ortBefore = run.encoder.ortMs;
     const rows: { seconds: number; ort: number; tokens: number }[] = [];
     await train(run.parts, {
@@ -87,17 +97,19 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
         const ort = (run.encoder.ortMs - ortBefore) / 1000;
         ortBefore = run.encoder.ortMs;
         rows.push({ seconds: r.seconds, ort, tokens: r.tokens });
-        console.log(`  step ${r.step}: ${r.seconds.toFixed(2)} s, in ORT ${ort.toFixed(2)} s, outside ${(100 * (1 - ort / r.seconds)).toFixed(1)} %, ${r.tokens} tokens, loss ${r.loss.toFixed(4)}`);
+        const peakSoFar = process.resourceUsage().maxRSS / 1024 / 1024;
+        console.log(`  step ${r.step}: ${r.seconds.toFixed(2)} s, in ORT ${ort.toFixed(2)} s, outside ${(100 * (1 - ort / r.seconds)).toFixed(1)} %, ${r.tokens} tokens, loss ${r.loss.toFixed(4)}, peak RSS so far ${peakSoFar.toFixed(2)} GiB${r.checkpoint === undefined ? "" : " (with a checkpoint)"}`);
       },
     });
     await run.release();
-    // The first step also builds both sessions' execution plans; report the steady steps.
-    const steady = rows.length > 1 ? rows.slice(1) : rows;
+    // The first step also plans the session's execution; the last one writes the end-of-run checkpoint (adapter,
+    // optimizer state, fsync, manifest), which a real run does every save_steps. Report the steps between.
+    const steady = rows.length > 2 ? rows.slice(1, -1) : rows.length > 1 ? rows.slice(1) : rows;
     const mean = (f: (r: (typeof rows)[number]) => number) => steady.reduce((s, r) => s + f(r), 0) / steady.length;
     const step = mean((r) => r.seconds);
     const outside = 1 - mean((r) => r.ort) / step;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024; // KiB → GiB
-    console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %`);
+    console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens; mean of steps ${rows.indexOf(steady[0]!) + 1}–${rows.indexOf(steady.at(-1)!) + 1}), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %, load average ${loadavg()[0]!.toFixed(1)}`);
   } finally {
     await rm(root, { recursive: true, force: true });
   }

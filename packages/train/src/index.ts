@@ -24,7 +24,7 @@ export { checkpointsDir, logPath, lossFromConfig, train } from "./trainer.js";
 export type { ExampleSampler, StepReport, TrainOptions, TrainerParts } from "./trainer.js";
 export { DataExampleSampler, toExample } from "./data-sampler.js";
 export type { TrainText } from "./data-sampler.js";
-export { HIDDEN_GRAD_INPUT, LoraEncoder, gradOutputName } from "./lora-encoder.js";
+export { GRADIENT_GATE_INPUT, HIDDEN_GRAD_INPUT, LoraEncoder, gradOutputName } from "./lora-encoder.js";
 export type { LoraEncoderOptions, TokenChunk } from "./lora-encoder.js";
 export { profileWithTemplate, tokenChunker } from "./token-chunks.js";
 export type { ChunkerOptions } from "./token-chunks.js";

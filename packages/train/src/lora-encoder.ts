@@ -141,9 +141,9 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
       else this.keepDraws(draws);
       // In-thread runs are awaited one at a time and ORT keeps no reference to a feed afterwards, so the mask buffers
       // are written again for the next run; worker runs take their feeds over, so they get fresh ones.
-      const reuse = this.options.worker || this.running > 0 ? undefined : this.maskBuffers;
-      const masks = keepMasks(layers, draws, reuse);
-      if (reuse !== undefined) this.maskBuffers = layers.map((l) => masks[dropoutMaskName(l.path)]!.data as Uint8Array);
+      const reuse = !this.options.worker && this.running === 0;
+      const masks = keepMasks(layers, draws, reuse ? this.maskBuffers : undefined);
+      if (reuse) this.maskBuffers = layers.map((l) => masks[dropoutMaskName(l.path)]!.data as Uint8Array);
       Object.assign(feeds, masks);
     }
     return feeds;

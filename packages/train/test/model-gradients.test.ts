@@ -47,12 +47,12 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-async function setup(attention: "causal" | "bidirectional", dropout: number, chunkSize: number) {
+async function setup(attention: "causal" | "bidirectional", dropout: number, chunkSize: number, worker = false) {
   const adapter = adapterWithB(11);
   const params = paramsOf(adapter);
   const encoder = await LoraEncoder.create(model, {
     attention, pooling: "mean", skipInstruction: true, modules: adapter.modules, r: adapter.config.r,
-    scaling: loraScaling(adapter.config), dropout, params, threads: 1,
+    scaling: loraScaling(adapter.config), dropout, params, threads: 1, worker,
   });
   const makeChunk = tokenChunker(tokenizer, { profile: model.spec.tokenizer.profile, promptTemplate: "{input}", pooling: "mean", maxLength: { query: 32, document: 32 } });
   const batch = layOutBatch(EXAMPLES, new HardNegativeNLL({ scale: 20 }));
@@ -126,6 +126,23 @@ describe("LoRA gradients through the model", () => {
     } finally {
       await chunked.encoder.release();
       await whole.encoder.release();
+    }
+  });
+
+  it("a worker session (fresh dropout masks, moved feeds) gives the in-thread session's loss and gradients", async () => {
+    // In-thread runs rebuild the masks in reused buffers from pass 1's kept draws; the worker path allocates them.
+    const local = await setup("bidirectional", 0.1, 2);
+    const worker = await setup("bidirectional", 0.1, 2, true);
+    try {
+      const a = await local.step();
+      const b = await worker.step();
+      expect(b.loss).toBe(a.loss);
+      for (const name of Object.keys(a.grads)) expect(Array.from(b.grads[name]!), name).toEqual(Array.from(a.grads[name]!));
+      const again = await local.step(); // a second step reuses the mask buffers written by the first
+      expect(again.loss).toBe(a.loss);
+    } finally {
+      await local.encoder.release();
+      await worker.encoder.release();
     }
   });
 });

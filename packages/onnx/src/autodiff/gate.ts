@@ -88,7 +88,8 @@ export function toGatedModelProto(graph: Graph, options: GateOptions): Uint8Arra
       { name: "else_branch", type: ATTR_GRAPH, g: elseBranch },
     ],
   };
-  main.node = [...main.node.filter((_, i) => !inBranch.has(i)), ifNode];
+  // Nodes no output depends on are dropped: kept, one reading a branch value would dangle.
+  main.node = [...main.node.filter((_, i) => ungated.has(i)), ifNode];
   return ModelProto.encode(model as never).finish();
 }
 
