@@ -5,8 +5,8 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 // Relative imports: the block is the autodiff's end-to-end test fixture (onnx knows no model).
-import { Graph, createSession, vjp, type Tensor } from "../../packages/onnx/src/index.js";
-import { seeded } from "../../packages/onnx/src/testing.js";
+import { Graph, createSession, vjp, type Tensor } from "@dembed/onnx";
+import { seeded } from "@dembed/onnx/testing";
 import { attentionBlock, blockWeights, type BlockConfig } from "../../packages/onnx/test/autodiff/attention-block.js";
 
 const { values } = parseArgs({

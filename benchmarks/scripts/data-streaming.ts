@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BatchSampler, openCustomJsonl, openMsmarcoInstructions, readJsonl, readParquetRows } from "../../packages/data/src/index.js";
+import { BatchSampler, openCustomJsonl, openMsmarcoInstructions, readJsonl, readParquetRows } from "@dembed/data";
 import { writeSyntheticJsonl, writeSyntheticMsmarcoParquet } from "../../datasets/scripts/synthetic.js";
 
 const BYTES_PER_JSONL_RECORD = 1220; // average writeSyntheticJsonl line, measured

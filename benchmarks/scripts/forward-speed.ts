@@ -12,8 +12,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-// Relative imports, as the other scripts here do: @dembed/benchmarks does not depend on @dembed/onnx.
-import { DecoderSession, createTinyModel, loadModel, type AttentionMode, type KernelChoice } from "../../packages/models/src/index.js";
+import { DecoderSession, createTinyModel, loadModel, type AttentionMode, type KernelChoice } from "@dembed/models";
 import { matmulCeiling } from "./matmul-ceiling.js";
 
 const SHAPE = {

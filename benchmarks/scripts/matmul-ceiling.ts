@@ -4,8 +4,7 @@
 //   npx tsx benchmarks/scripts/matmul-ceiling.ts [--threads N] [--seconds S]
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-// Relative import: @dembed/benchmarks does not depend on @dembed/onnx (yet); tsx resolves onnxruntime-node from there.
-import { Graph, createSession, ops } from "../../packages/onnx/src/index.js";
+import { Graph, createSession, ops } from "@dembed/onnx";
 
 export interface MatmulCase {
   /** Rows of x (tokens). */
