@@ -7,6 +7,7 @@ import { vjp } from "./autodiff/engine.js";
 import { createSession, type Session } from "./session.js";
 import type { Tensor } from "./tensor.js";
 import type { TestInput } from "./testing.js";
+import { seeded } from "./seeded.js";
 
 /** A fed input: dtype, dims, data, and optionally the (symbolic) shape the graph declares for it. */
 export type GradCheckInput = TestInput;
@@ -66,7 +67,7 @@ async function check(
   const precise = opts.wrt.every((n) => inputs[n]!.dtype === "float64");
   const eps = opts.eps ?? (precise ? 1e-6 : 1e-2);
   const tol = opts.tol ?? (precise ? 1e-6 : 1e-3);
-  const random = mulberry32(opts.seed ?? 1234);
+  const random = seeded(opts.seed ?? 1234);
 
   const forward = new Graph("gradcheck_forward");
   const outputs = declare(forward, build, inputs);
@@ -194,13 +195,3 @@ const unravel = (j: number, dims: readonly number[]): string => {
   return idx.join(",");
 };
 
-/** mulberry32, as testing.ts's `seeded` (not imported: that module re-exports this one). */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -87,16 +87,7 @@ function compare(label: string, got: Tensor, want: Tensor, inferred: Shape, opti
   }
 }
 
-/** Deterministic uniform numbers (mulberry32) so failures reproduce. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from "./seeded.js";
 
 export function randomInput(random: () => number, dtype: "float32" | "float64", dims: readonly number[], lo = -1, hi = 1): TestInput {
   const n = dims.reduce((a, b) => a * b, 1);
