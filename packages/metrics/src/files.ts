@@ -10,12 +10,14 @@ const fsPromises = () => import("node:fs/promises");
  */
 async function readNested(path: string, kind: "qrels" | "run"): Promise<Map<string, Map<string, number>>> {
   const { createReadStream } = await import("node:fs");
-  const stream = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   let reader: TrecReader | undefined;
   const jsonChunks: string[] = [];
   let json: boolean | undefined;
+  const decode = utf8Chunks(path);
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
+    for await (const bytes of stream as AsyncIterable<Uint8Array>) {
+      const chunk = decode(bytes);
       if (json === undefined) {
         const start = chunk.search(/\S/);
         if (start < 0) {
@@ -35,8 +37,42 @@ async function readNested(path: string, kind: "qrels" | "run"): Promise<Map<stri
     if (err instanceof Error && "code" in err) throw new Error(`cannot read ${kind} file "${path}": ${err.message}`);
     throw err;
   }
+  decode(undefined);
   if (json) return parseNestedJson(jsonChunks.join(""), path, kind);
   return reader ? reader.finish() : new Map();
+}
+
+/**
+ * The project's text policy, kept here because metrics imports nothing: a leading UTF-8 BOM is dropped (the
+ * decoder does it), and bytes that are not UTF-8 fail with file:line instead of turning an id into "\ufffd…".
+ * Call with each chunk, then once with undefined at the end.
+ */
+function utf8Chunks(path: string): (bytes: Uint8Array | undefined) => string {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let lines = 1;
+  return (bytes) => {
+    try {
+      const text = bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) lines++;
+      return text;
+    } catch {
+      let line = lines;
+      const probe = new TextDecoder("utf-8", { fatal: true });
+      // 0x0A never sits inside a multi-byte sequence: the first line that fails alone is the bad one.
+      let start = 0;
+      for (let i = 0; bytes !== undefined && i <= bytes.length; i++) {
+        if (i < bytes.length && bytes[i] !== 0x0a) continue;
+        try {
+          probe.decode(bytes.subarray(start, i));
+        } catch {
+          break;
+        }
+        start = i + 1;
+        line++;
+      }
+      throw new Error(`${path}:${line}: not valid UTF-8 (re-encode the file as UTF-8)`);
+    }
+  };
 }
 
 /** Reads TREC qrels (`qid 0 docid label`) or JSON `{ qid: { docid: label } }`. Errors name `file:line`. */

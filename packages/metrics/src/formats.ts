@@ -90,7 +90,8 @@ export class TrecReader {
       if (!/^[+-]?\d+$/.test(label)) throw this.fail(`relevance "${label}" is not an integer`);
       value = Number(label);
     } else {
-      if (count < 6) throw this.fail(`expected 6 fields "qid Q0 docid rank score tag", got ${count}${count === 4 ? " (a qrels file?)" : ""}`);
+      // trec_eval rejects a run line with extra fields; a 7th is usually a split tag or a stray column.
+      if (count !== 6) throw this.fail(`expected 6 fields "qid Q0 docid rank score tag", got ${count > 6 ? "more than 6" : count}${count === 4 ? " (a qrels file?)" : ""}`);
       value = parseScore(this.field(text, 4));
       if (value === undefined) throw this.fail(`score "${this.field(text, 4)}" is not a number`);
     }

@@ -74,5 +74,6 @@ export { InputError, batchFromRows, validateBatch, type InputBatch } from "./ses
 export { DecoderSession, type DecoderSessionOptions, type HiddenStates, type KernelChoice } from "./session/decoder.js";
 export { Embedder, type EmbedOptions, type EmbedderOptions, type EncodeResult, type LinearAdapter } from "./embedder.js";
 export { createTinyModel, type TinyArchitecture, type TinyModelOptions } from "./tiny.js";
+export { dembedCacheDir, ensureTinyModel, parseTinyRef, TINY_ARCHITECTURES } from "./tiny-ref.js";
 export { referenceForward, type ReferenceBatch, type ReferenceWeights } from "./reference.js";
 export { exportModel, type ExportOptions, type ExportedModel } from "./export.js";

@@ -8,6 +8,7 @@ import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { DEFAULT_HUB_URL, downloadToHubCache } from "./download.js";
+import { dembedCacheDir, ensureTinyModel, parseTinyRef } from "./tiny-ref.js";
 
 export interface ResolveOptions {
   /** Branch, tag or commit hash; also accepted as `org/name@revision`. Default "main". */
@@ -31,7 +32,7 @@ export interface ResolvedModel {
   /** Absolute folder holding config.json, the weights and the tokenizer files. */
   readonly dir: string;
   /** "hf-download": it was missing from the cache and has just been downloaded into it. */
-  readonly source: "path" | "hf-cache" | "hf-download";
+  readonly source: "path" | "hf-cache" | "hf-download" | "tiny";
   /** For cache hits: the repo id, the revision asked for and the commit it resolved to. */
   readonly repoId?: string;
   readonly revision?: string;
@@ -92,6 +93,8 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
   if (typeof ref !== "string" || ref.trim() === "") throw new TypeError("resolveModel: the model reference is empty");
   const env = options.env ?? process.env;
   const looked: string[] = [];
+  const tiny = parseTinyRef(ref);
+  if (tiny !== undefined) return { dir: await ensureTinyModel(tiny, dembedCacheDir(env)), source: "tiny" };
 
   const expanded = ref === "~" || ref.startsWith("~/") ? join(homedir(), ref.slice(1)) : ref;
   const asPath = resolve(expanded);

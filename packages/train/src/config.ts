@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readTextFile } from "@dembed/files";
 import { z } from "zod";
 
 /** The seven projections of a Llama / Qwen2 block, PEFT module names. */
@@ -151,7 +151,7 @@ export function parseTrainConfig(value: unknown, source = "train config"): Train
 
 /** Reads and validates a JSON config file; JSON syntax errors name the file. */
 export async function loadTrainConfig(path: string): Promise<TrainConfig> {
-  const text = await readFile(path, "utf8");
+  const text = await readTextFile(path, "train config");
   let value: unknown;
   try {
     value = JSON.parse(text);

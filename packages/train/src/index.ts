@@ -28,5 +28,6 @@ export { GRADIENT_GATE_INPUT, HIDDEN_GRAD_INPUT, LoraEncoder, gradOutputName } f
 export type { LoraEncoderOptions, TokenChunk } from "./lora-encoder.js";
 export { profileWithTemplate, tokenChunker } from "./token-chunks.js";
 export type { ChunkerOptions } from "./token-chunks.js";
-export { adapterSettings, createModelRun, dembedCacheDir, resolveBaseModel, sourceSpec, trainModel } from "./model-run.js";
+export { dembedCacheDir } from "@dembed/models";
+export { adapterSettings, createModelRun, resolveBaseModel, sourceSpec, trainModel } from "./model-run.js";
 export type { ModelRun, ModelRunOptions } from "./model-run.js";

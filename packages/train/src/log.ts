@@ -1,4 +1,4 @@
-import { appendFile, open, readFile, rename, writeFile } from "node:fs/promises";
+import { open, readFile, rename, writeFile } from "node:fs/promises";
 
 /** One line of the training log. `step` is required so a resumed run can cut the log back to its checkpoint. */
 export interface LogRecord {
@@ -52,7 +52,14 @@ export class JsonlLog {
     return log;
   }
 
+  /** Appends and fsyncs: a checkpoint written after this call may rely on the line being on disk. */
   async write(record: LogRecord): Promise<void> {
-    await appendFile(this.path, JSON.stringify(record) + "\n");
+    const handle = await open(this.path, "a");
+    try {
+      await handle.appendFile(JSON.stringify(record) + "\n");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 }

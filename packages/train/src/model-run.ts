@@ -2,11 +2,11 @@
 // tiny model), an optional starting adapter merged in, the data source, a fresh PEFT-initialized adapter, the LoRA
 // encoder and the tokenizer, all handed to the GradCache loop in trainer.ts.
 import { createHash } from "node:crypto";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { homedir } from "node:os";
+import { mkdir, stat } from "node:fs/promises";
+import { lockOutput, removeDeadTemps } from "@dembed/files";
 import { join, resolve } from "node:path";
 import { openSource, type SourceSpec, type TrainingSource } from "@dembed/data";
-import { createTinyModel, loadModel, loadTokenizer, resolveModel, type LoadedModel, type TinyArchitecture } from "@dembed/models";
+import { dembedCacheDir, ensureTinyModel, loadModel, parseTinyRef, loadTokenizer, resolveModel, type LoadedModel } from "@dembed/models";
 import {
   adapterTensors, createAdapter, loadAdapter, loraConfig, loraScaling, mergeAdapterIntoModel, saveAdapter, type AdapterSettings, type LoraAdapter,
 } from "@dembed/lora";
@@ -19,32 +19,12 @@ import type { NamedTensors } from "./tensors.js";
 import { tokenChunker } from "./token-chunks.js";
 import { train, type ExampleSampler, type TrainerParts, type TrainOptions } from "./trainer.js";
 
-const TINY: readonly TinyArchitecture[] = ["qwen2", "llama", "Dream", "qwen3"];
-
-/** Where generated models live: $DEMBED_CACHE, else ~/.cache/dembed. */
-export const dembedCacheDir = (env: NodeJS.ProcessEnv = process.env): string => env.DEMBED_CACHE ?? join(homedir(), ".cache", "dembed");
-
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false);
 
-/**
- * A model reference → a model folder. `tiny:<Arch>` (qwen2, llama, Dream, qwen3) is generated once into the cache
- * (deterministic random weights), assembled under a temp name so concurrent runs never see half a model.
- */
+/** A model reference → a model folder; `tiny:<Arch>` is the built-in tiny model, generated once into the cache. */
 export async function resolveBaseModel(ref: string, cacheDir = dembedCacheDir()): Promise<string> {
-  const tiny = /^tiny:(.+)$/.exec(ref);
-  if (tiny === null) return (await resolveModel(ref)).dir;
-  const arch = TINY.find((a) => a.toLowerCase() === tiny[1]!.toLowerCase());
-  if (arch === undefined) throw new Error(`model.base "${ref}": unknown tiny architecture; expected tiny:${TINY.join(", tiny:")}`);
-  const dir = resolve(cacheDir, "tiny", arch);
-  if (await exists(join(dir, "config.json"))) return dir;
-  const temp = `${dir}.tmp-${process.pid}`;
-  await rm(temp, { recursive: true, force: true });
-  await createTinyModel(arch, temp, { seed: 0 });
-  await rename(temp, dir).catch(async (error: NodeJS.ErrnoException) => {
-    await rm(temp, { recursive: true, force: true });
-    if (!(await exists(join(dir, "config.json")))) throw error; // another run finished first: use its copy
-  });
-  return dir;
+  const tiny = parseTinyRef(ref);
+  return tiny === undefined ? (await resolveModel(ref)).dir : ensureTinyModel(tiny, cacheDir);
 }
 
 /** The base with the config's starting adapter (e.g. llm2vec MNTP) merged in, cached by (base, adapter). */
@@ -165,11 +145,19 @@ export async function createModelRun(config: TrainConfig, options: ModelRunOptio
 
 /** Trains a config end to end; the output folder ends as a PEFT adapter for `Embedder.load(base, { adapter })`. */
 export async function trainModel(config: TrainConfig, options: ModelRunOptions & TrainOptions): Promise<{ step: number; loss: number; baseDir: string }> {
-  const run = await createModelRun(config, options);
+  // One run per output folder: two would interleave logs and overwrite each other's adapter.
+  const lock = await lockOutput(resolve(options.outputDir), { ...(options.onWarning ? { onTakeover: options.onWarning } : {}) });
   try {
-    const result = await train(run.parts, options);
-    return { ...result, baseDir: run.baseDir };
+    // A killed run's half-written adapter files (the final save's temp files) go before this run writes its own.
+    await removeDeadTemps(options.outputDir);
+    const run = await createModelRun(config, options);
+    try {
+      const result = await train(run.parts, options);
+      return { ...result, baseDir: run.baseDir };
+    } finally {
+      await run.release();
+    }
   } finally {
-    await run.release();
+    await lock.release();
   }
 }

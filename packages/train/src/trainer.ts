@@ -5,7 +5,7 @@ import { HardNegativeNLL, RepLlama, type ContrastiveLoss } from "@dembed/losses"
 import { GradientAccumulator, planAccumulation } from "./accumulate.js";
 import { AdamW } from "./adamw.js";
 import { chunkByRole, layOutBatch, type ContrastiveExample, type TextRole } from "./batch-layout.js";
-import { latestCheckpoint, listCheckpoints, writeCheckpoint } from "./checkpoint.js";
+import { checkpointDir, latestCheckpoint, listCheckpoints, writeCheckpoint } from "./checkpoint.js";
 import { clipGradNorm } from "./clip.js";
 import type { TrainConfig } from "./config.js";
 import { gradCacheStep, type ChunkEncoder } from "./gradcache.js";
@@ -162,11 +162,18 @@ export async function train<T, Chunk>(parts: TrainerParts<T, Chunk>, options: Tr
     step += 1;
     lastLoss = loss;
 
-    let checkpoint: string | undefined;
-    if (step % config.save_steps === 0 || step === config.steps) {
+    // The log line is made durable before the checkpoint claims the step: a kill between the two then resumes from
+    // the previous checkpoint, which cuts the log back to it, so no step's line is ever lost.
+    const saving = step % config.save_steps === 0 || step === config.steps;
+    const checkpoint = saving ? checkpointDir(checkpointsDir(parts.outputDir), step) : undefined;
+    const seconds = (performance.now() - started) / 1000;
+    if (step % config.log_steps === 0 || step === config.steps || saving) {
+      await log.write({ step, loss, lr, grad_norm: norm, tokens, seconds, encoder_seconds: encoderMs / 1000, ...(checkpoint === undefined ? {} : { checkpoint }) });
+    }
+    if (saving) {
       const state = { step, rng: rng.state(), sampler: parts.sampler.state(), lastLoss };
       const opt = optimizer;
-      checkpoint = await writeCheckpoint(
+      await writeCheckpoint(
         checkpointsDir(parts.outputDir),
         step,
         async (dir) => {
@@ -175,10 +182,6 @@ export async function train<T, Chunk>(parts: TrainerParts<T, Chunk>, options: Tr
         },
         { keep: config.keep_checkpoints },
       );
-    }
-    const seconds = (performance.now() - started) / 1000;
-    if (step % config.log_steps === 0 || step === config.steps || checkpoint !== undefined) {
-      await log.write({ step, loss, lr, grad_norm: norm, tokens, seconds, encoder_seconds: encoderMs / 1000, ...(checkpoint === undefined ? {} : { checkpoint }) });
     }
     await options.onStep?.({
       step,

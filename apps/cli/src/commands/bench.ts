@@ -1,3 +1,4 @@
+import { decodeUtf8 } from "@dembed/files";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
@@ -33,7 +34,6 @@ export const DEFAULTS = {
   batchSize: 8,
   out: "results",
   cache: ".cache/embeddings",
-  tinyModelDir: ".cache/models/tiny-dream",
   /** Covers the longest default context length with room for the instruction and special tokens. */
   maxLength: 20480,
 } as const;
@@ -98,13 +98,10 @@ export interface EncoderSpec {
  */
 export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TextEncoder> {
   // Loaded lazily: a BM25-only run never starts onnxruntime.
-  const { createTinyModel, Embedder } = await import("@dembed/models");
+  const { Embedder, parseTinyRef } = await import("@dembed/models");
   const lora = await import("@dembed/lora");
-  let ref = spec.model;
-  if (spec.model === "tiny") {
-    ref = resolve(DEFAULTS.tinyModelDir);
-    if (!existsSync(join(ref, "config.json"))) await createTinyModel("Dream", ref, { seed: 0 });
-  }
+  const ref = spec.model; // `tiny[:<arch>]` resolves to the built-in tiny model like any other reference
+  const tinyArch = parseTinyRef(spec.model);
   const adapter = spec.adapter === undefined ? undefined : await lora.loadAdapterForEmbedder(spec.adapter);
   const settings = lora.effectiveEmbedSettings(
     adapter?.settings,
@@ -134,7 +131,7 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     .join(",");
   return embedderEncoder(embedder, {
     model: spec.model,
-    ...(spec.model === "tiny" ? { label: "tiny Dream (random weights, untrained)" } : {}),
+    ...(tinyArch !== undefined ? { label: `tiny ${tinyArch} (random weights, untrained)` } : {}),
     weights,
     maxLength: settings.maxLength,
     dtype: spec.dtype ?? "float32",
@@ -201,7 +198,7 @@ function mergeOptions(cmd: Command, flags: Record<string, unknown>): EvalConfig 
   if (typeof flags.config === "string") {
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(flags.config, "utf8"));
+      raw = JSON.parse(decodeUtf8(readFileSync(flags.config), flags.config));
     } catch (err) {
       throw new Error(`config file ${flags.config}: ${(err as Error).message}`);
     }
@@ -237,7 +234,7 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
     if (options.dtype) spec.dtype = options.dtype;
     try {
       const encoder = await makeEncoder(spec);
-      systems.push({ kind: "dense", name: model === "tiny" ? "tiny (untrained)" : model, encoder });
+      systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder });
     } catch (err) {
       // Only the default job may drop a model (e.g. ORT missing); a model asked for by name must run.
       if (!defaultModels) throw err;

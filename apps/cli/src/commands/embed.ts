@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { dirname, resolve } from "node:path";
+import { lockOutput, readUtf8Lines, removeDeadTemps } from "@dembed/files";
 import { effectiveEmbedSettings, embedderSettingOptions, loadAdapterForEmbedder, settingSourcesLine } from "@dembed/lora";
 import { Embedder, type AttentionMode, type KernelChoice } from "@dembed/models";
 import type { PoolingMode } from "@dembed/pooling";
@@ -43,13 +44,13 @@ const positiveInteger = (value: string): number => {
 /** Lines are a JSON string, or {"text": ..., "id"?: ..., "instruction"?: ...}; blank lines are skipped. */
 async function readTexts(file: string): Promise<InputLine[]> {
   const lines: InputLine[] = [];
-  const stream = createReadStream(file, "utf8");
+  const stream = createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => stream.once("open", () => resolve()).once("error", reject));
   await opened.catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${file}: ${e.code === "ENOENT" ? "not found" : e.message}`);
+    throw new Error(`--input ${file}: ${e.code === "ENOENT" ? "not found" : e.code === "EISDIR" ? "is a folder, not a JSONL file" : e.message}`);
   });
   let n = 0;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+  for await (const line of readUtf8Lines(stream, file)) {
     n++;
     if (line.trim() === "") continue;
     let value: unknown;
@@ -67,10 +68,40 @@ async function readTexts(file: string): Promise<InputLine[]> {
       throw new Error(`${file}:${n}: expected a JSON string or an object with a string "text" field`);
     }
     if (record.instruction !== undefined && typeof record.instruction !== "string") throw new Error(`${file}:${n}: "instruction" must be a string`);
+    // Ids are copied to the output and joined on later: only scalars keep their meaning there.
+    if (record.id !== undefined && typeof record.id !== "string" && !(typeof record.id === "number" && Number.isFinite(record.id))) {
+      throw new Error(`${file}:${n}: "id" must be a string or a number, got ${record.id === null ? "null" : Array.isArray(record.id) ? "an array" : typeof record.id}`);
+    }
     lines.push({ id: record.id, text: record.text, ...(record.instruction !== undefined ? { instruction: record.instruction as string } : {}) });
   }
   if (lines.length === 0) throw new Error(`${file}: no texts (empty input)`);
   return lines;
+}
+
+/** Writes the JSONL output through a temp file beside it; failures name --out, not the temp file. */
+async function writeEmbeddings(out: string, lines: readonly InputLine[], embeddings: readonly Float32Array[]): Promise<void> {
+  const tmp = `${out}.tmp-${process.pid}`;
+  let handle;
+  try {
+    handle = await open(tmp, "w");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOENT" ? "its folder does not exist" : err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "it is a folder" : err.message;
+    throw new Error(`cannot write --out ${out}: ${why}`);
+  }
+  try {
+    for (let i = 0; i < lines.length; i++) {
+      const id = lines[i]!.id;
+      await handle.write(`${JSON.stringify({ ...(id !== undefined ? { id } : {}), embedding: Array.from(embeddings[i]!) })}\n`);
+    }
+    await handle.sync();
+    await handle.close();
+    await rename(tmp, out);
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw new Error(`cannot write --out ${out}: ${(e as Error).message}`);
+  }
 }
 
 /** `dembed embed`: one embedding per input line, in input order, as JSONL. */
@@ -101,6 +132,8 @@ export const register: RegisterCommand = (program) => {
     .option("--no-progress", "no progress bar")
     .action(async (flags: EmbedFlags) => {
       const lines = await readTexts(flags.input);
+      await removeDeadTemps(dirname(resolve(flags.out)));
+      const lock = await lockOutput(resolve(flags.out), { onTakeover: (m) => process.stderr.write(`embed: ${m}\n`) });
       const adapter = flags.adapter === undefined ? undefined : await loadAdapterForEmbedder(flags.adapter);
       const settings = effectiveEmbedSettings(
         adapter?.settings,
@@ -139,25 +172,13 @@ export const register: RegisterCommand = (program) => {
           },
         );
         bar?.stop();
-        const tmp = `${flags.out}.tmp-${process.pid}`;
-        const out = await open(tmp, "w");
-        try {
-          for (let i = 0; i < lines.length; i++) {
-            const id = lines[i]!.id;
-            await out.write(`${JSON.stringify({ ...(id !== undefined ? { id } : {}), embedding: Array.from(result.embeddings[i]!) })}\n`);
-          }
-          await out.close();
-          await rename(tmp, flags.out);
-        } catch (e) {
-          await out.close().catch(() => undefined);
-          await rm(tmp, { force: true });
-          throw e;
-        }
+        await writeEmbeddings(flags.out, lines, result.embeddings);
         const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
         process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}) → ${flags.out}${cut}\n`);
       } finally {
         bar?.stop();
         await embedder.dispose();
+        await lock.release();
       }
     });
 };

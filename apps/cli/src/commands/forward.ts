@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readTextFile } from "@dembed/files";
+import { rename, writeFile } from "node:fs/promises";
 import { DecoderSession, batchFromRows, loadModel, type AttentionMode, type KernelChoice } from "@dembed/models";
 import { InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
@@ -41,9 +42,9 @@ export const register: RegisterCommand = (program) => {
     .action(async (flags: ForwardFlags) => {
       let raw: unknown;
       try {
-        raw = JSON.parse(await readFile(flags.input, "utf8"));
+        raw = JSON.parse(await readTextFile(flags.input, "--input"));
       } catch (e) {
-        throw new Error(`${flags.input}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : `not valid JSON (${(e as Error).message})`}`);
+        throw e instanceof SyntaxError ? new Error(`${flags.input}: not valid JSON (${e.message})`) : e;
       }
       const parsed = inputSchema.safeParse(raw);
       if (!parsed.success) {

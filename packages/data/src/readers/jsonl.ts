@@ -1,4 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
+import { decodeUtf8, InvalidTextError } from "@dembed/files";
 import { DataError } from "../errors.js";
 
 /** One decoded jsonl line: its value, 1-based line number, and the byte span of its text. */
@@ -28,6 +29,16 @@ function isBlank(data: Buffer, start: number, end: number): boolean {
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
   }
   return true;
+}
+
+/** The project's text policy: invalid UTF-8 is a DataError at file:line, never a silent U+FFFD. */
+function utf8(bytes: Uint8Array, file: string, line: number): string {
+  try {
+    return decodeUtf8(bytes, file, line);
+  } catch (error) {
+    if (error instanceof InvalidTextError) throw new DataError({ file, line }, undefined, "not valid UTF-8 (re-encode the file as UTF-8)");
+    throw error;
+  }
 }
 
 function parseLine(text: string, file: string, line: number): unknown {
@@ -72,7 +83,7 @@ export async function* readJsonl(path: string, options: ReadJsonlOptions = {}): 
         let textStart = start;
         if (dataOffset + start === 0 && BOM.every((b, i) => data[i] === b)) textStart += 3;
         if (!isBlank(data, textStart, end)) {
-          const text = data.toString("utf8", textStart, end);
+          const text = utf8(data.subarray(textStart, end), path, line);
           let value: unknown;
           try {
             value = parseLine(text, path, line);
@@ -142,7 +153,7 @@ export class JsonlFile {
         if (from + span.bytes > bytesRead) {
           throw new DataError({ file: this.path, line: span.line }, undefined, "record lies past the end of the file (was the file changed after it was indexed?)");
         }
-        values[order[k]!] = parseLine(buffer.toString("utf8", from, from + span.bytes), this.path, span.line);
+        values[order[k]!] = parseLine(utf8(buffer.subarray(from, from + span.bytes), this.path, span.line), this.path, span.line);
       }
       i = j;
     }
