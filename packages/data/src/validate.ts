@@ -1,3 +1,4 @@
+import { z as zod } from "zod";
 import type { z } from "zod";
 import { DataError, describeValue, type RecordPosition } from "./errors.js";
 
@@ -50,3 +51,7 @@ function expectedOf(issue: z.core.$ZodIssue): string {
   }
   return "a different value";
 }
+
+/** A text to embed: an empty or all-whitespace one has nothing to embed, so it is a bad record at its file:line. */
+export const textField = (): z.ZodType<string> =>
+  zod.string().refine((s) => s.trim() !== "", "the text is empty") as unknown as z.ZodType<string>;

@@ -11,7 +11,7 @@ describe("TREC and JSON text", () => {
   it("parses qrels and runs, skipping blank and # lines, ignoring the rank column", () => {
     const qrels = parseQrels("# judgements\nq1 0 d1 2\n\nq1 0 d2 0\r\nq2\tQ0\td3\t-1\n");
     expect(asObject(qrels)).toEqual({ q1: { d1: 2, d2: 0 }, q2: { d3: -1 } });
-    const run = parseRun("q1 Q0 d1 7 0.5 tag\nq1 Q0 d2 1 -inf tag extra\nq2 Q0 d3 1 1e-3 tag");
+    const run = parseRun("q1 Q0 d1 7 0.5 tag\nq1 Q0 d2 1 -inf tag\nq2 Q0 d3 1 1e-3 tag");
     expect(asObject(run)).toEqual({ q1: { d1: 0.5, d2: -Infinity }, q2: { d3: 0.001 } });
   });
 
@@ -25,6 +25,10 @@ describe("TREC and JSON text", () => {
     expect(() => parseRun("q1 Q0 d1 1 abc t\n", "run.trec")).toThrow('run.trec:1: score "abc" is not a number');
     expect(() => parseRun("q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n", "run.trec")).toThrow(
       'run.trec:2: duplicate document "d1" for query "q1"',
+    );
+    // trec_eval rejects extra fields too: a 7th column is a broken line, not something to ignore.
+    expect(() => parseRun("q1 Q0 d1 1 0.5 t\nq1 Q0 d2 2 0.4 t extra\n", "run.trec")).toThrow(
+      'run.trec:2: expected 6 fields "qid Q0 docid rank score tag", got more than 6',
     );
     expect(() => parseRun("q1 0 d1 1\n", "run.trec")).toThrow('run.trec:1: expected 6 fields "qid Q0 docid rank score tag", got 4 (a qrels file?)');
   });

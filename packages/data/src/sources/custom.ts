@@ -2,14 +2,14 @@ import { basename, extname } from "node:path";
 import { z } from "zod";
 import { resolveHfDataset, type ResolveOptions } from "../resolve.js";
 import type { TrainingSource } from "../sample.js";
-import { checkRecord } from "../validate.js";
+import { checkRecord, textField } from "../validate.js";
 import { IndexedSource, type IndexOptions, type RecordKind } from "./indexed.js";
 
 const CustomRecord = z.object({
   id: z.union([z.string(), z.number()]).optional(),
-  query: z.string(),
-  positive: z.string(),
-  negatives: z.array(z.string()),
+  query: textField(),
+  positive: textField(),
+  negatives: z.array(textField()),
   instruction: z.string().optional(),
   task: z.string().optional(),
 });

@@ -4,10 +4,10 @@ import { z } from "zod";
 import { e5FileInstructions, E5_INSTRUCTIONS } from "../instructions.js";
 import { resolveHfDatasetDir, type ResolveOptions } from "../resolve.js";
 import type { TrainingSource } from "../sample.js";
-import { checkRecord } from "../validate.js";
+import { checkRecord, textField } from "../validate.js";
 import { IndexedSource, type IndexOptions, type RecordKind, type SourceFile } from "./indexed.js";
 
-const E5Line = z.object({ query: z.string(), positive: z.string(), negative: z.string() });
+const E5Line = z.object({ query: textField(), positive: textField(), negative: textField() });
 type E5Line = z.output<typeof E5Line>;
 
 export interface E5Options extends IndexOptions, Pick<ResolveOptions, "revision" | "env"> {

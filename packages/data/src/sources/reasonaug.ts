@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { resolveHfDataset, type ResolveOptions } from "../resolve.js";
 import type { TrainingSource } from "../sample.js";
-import { checkRecord } from "../validate.js";
+import { checkRecord, textField } from "../validate.js";
 import { IndexedSource, type IndexOptions, type RecordKind } from "./indexed.js";
 
 const ReasonAugRecord = z.object({
@@ -10,8 +10,8 @@ const ReasonAugRecord = z.object({
   instance: z.union([z.string(), z.array(z.string())]).nullish(),
   task_type: z.string().nullish(),
   task: z.string().min(1, "the task (instruction) is empty"),
-  user_query: z.string(),
-  positive_document: z.string(),
+  user_query: textField(),
+  positive_document: textField(),
   hard_negative_document: z.string().nullable(),
   negative_instance: z.string().nullish(),
 });

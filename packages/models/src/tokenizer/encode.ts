@@ -75,6 +75,27 @@ function instructionFor(instruction: EncodeOptions["instruction"], row: number, 
   return value ?? "";
 }
 
+/** Tokens past the cut that are tokenized and thrown away, so merges at the prefix's end never reach the kept ones. */
+const TRUNCATION_MARGIN = 64;
+/** Characters per token of the first try; ordinary text averages about 4. */
+const FIRST_TRY_CHARS_PER_TOKEN = 8;
+
+/**
+ * head + text + suffix tokenized, but never more of a long text than truncation keeps: a growing prefix of the
+ * text is tokenized until it yields `budget` tokens plus a margin, so a 10 MB line costs what its first few
+ * thousand characters cost. A text that fits is tokenized whole, as before.
+ */
+function encodeBounded(tokenizer: TokenSource, head: string, text: string, suffix: string, budget: number): number[] {
+  const want = budget + TRUNCATION_MARGIN;
+  for (let chars = want * FIRST_TRY_CHARS_PER_TOKEN; chars < text.length; chars *= 2) {
+    // Never split a surrogate pair: the half character would tokenize as U+FFFD.
+    const end = (text.charCodeAt(chars - 1) & 0xfc00) === 0xd800 ? chars - 1 : chars;
+    const ids = tokenizer.encode(head + text.slice(0, end));
+    if (ids.length >= want) return ids;
+  }
+  return tokenizer.encode(head + text + suffix);
+}
+
 export function encodeRows(tokenizer: TokenSource, texts: readonly string[], options: EncodeOptions): EncodedRows {
   const profile = tokenizer.resolveProfile(options.profile);
   const addEos = options.addEos ?? profile.appendEos;
@@ -95,7 +116,7 @@ export function encodeRows(tokenizer: TokenSource, texts: readonly string[], opt
     const instruction = instructionFor(options.instruction, row, texts.length).trim();
     const head = instruction === "" ? prefix : prefix + instruction + separator;
     const headIds = tokenizer.encodePrefix(head);
-    let ids = tokenizer.encode(head + text + suffix);
+    let ids = encodeBounded(tokenizer, head, text, suffix, budget);
     const textStart = commonPrefixLength(headIds, ids);
     if (textStart >= ids.length) throw new RangeError(`encode: text ${row} produced no tokens of its own`);
     // llm2vec truncates the joined sequence from the right: the instruction stays, the text's tail goes.
