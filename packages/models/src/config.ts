@@ -60,6 +60,14 @@ export interface ConfigDefaults {
 }
 
 const posInt = z.number().int().positive();
+// Sane ceilings, checked before anything is sized from them: the largest public decoders stay far below these, and a
+// typo (num_hidden_layers: 1e9) must fail in a line, not after minutes of allocation.
+const bounded = (max: number) => posInt.max(max, `must be at most ${max}`);
+const LIMITS = { layers: 1024, hidden: 65_536, intermediate: 262_144, vocab: 4_194_304, heads: 1024, headDim: 1024, positions: 1 << 24 };
+// Storage dtypes a config may declare (transformers writes `torch_dtype`, or `dtype` since 4.56).
+const declaredDtype = z.enum(["float32", "float16", "bfloat16", "float64", "auto"], {
+  message: "expected float32, float16 or bfloat16 (quantized checkpoints are not read; dembed quantizes at load with --weights)",
+});
 const tokenId = z.number().int().nonnegative().nullable().optional();
 const ropeScalingSchema = z
   .object({
@@ -76,22 +84,24 @@ function schemaWith(d: ConfigDefaults) {
   return z
     .object({
       model_type: z.string(),
-      vocab_size: posInt.default(d.vocab_size),
-      hidden_size: posInt.default(d.hidden_size),
-      intermediate_size: posInt.default(d.intermediate_size),
-      num_hidden_layers: posInt.default(d.num_hidden_layers),
-      num_attention_heads: posInt.default(d.num_attention_heads),
+      vocab_size: bounded(LIMITS.vocab).default(d.vocab_size),
+      hidden_size: bounded(LIMITS.hidden).default(d.hidden_size),
+      intermediate_size: bounded(LIMITS.intermediate).default(d.intermediate_size),
+      num_hidden_layers: bounded(LIMITS.layers).default(d.num_hidden_layers),
+      num_attention_heads: bounded(LIMITS.heads).default(d.num_attention_heads),
       // null/absent means multi-head attention (as many kv heads as query heads), per HF.
-      num_key_value_heads: posInt.nullable().optional(),
+      num_key_value_heads: bounded(LIMITS.heads).nullable().optional(),
       // Llama 3.2 / Qwen3 set head_dim explicitly; otherwise hidden_size / heads.
-      head_dim: posInt.nullable().optional(),
+      head_dim: bounded(LIMITS.headDim).nullable().optional(),
+      torch_dtype: declaredDtype.nullable().optional(),
+      dtype: declaredDtype.nullable().optional(),
       hidden_act: z.literal("silu", { message: "only 'silu' (SwiGLU) MLPs are supported" }).default("silu"),
       rms_norm_eps: z.number().positive().default(d.rms_norm_eps),
       rope_theta: z.number().positive().optional(),
       rope_scaling: ropeScalingSchema.nullable().optional(),
       // transformers ≥ 4.56 may write rope settings as rope_parameters instead.
       rope_parameters: ropeScalingSchema.extend({ rope_theta: z.number().positive().optional() }).nullable().optional(),
-      max_position_embeddings: posInt.default(d.max_position_embeddings),
+      max_position_embeddings: bounded(LIMITS.positions).default(d.max_position_embeddings),
       tie_word_embeddings: z.boolean().default(d.tie_word_embeddings),
       attention_bias: z.boolean().optional(),
       mlp_bias: z.boolean().default(false),

@@ -50,12 +50,32 @@ export function expectedParameters(spec: DecoderSpec): Map<string, readonly numb
   return shapes;
 }
 
+/**
+ * The parameter count config.json implies, against the elements the checkpoint's headers declare: a config that
+ * describes a bigger model than the files hold fails here, in one line, before any per-tensor work is sized by it.
+ */
+function checkParameterCount(spec: DecoderSpec, checkpoint: Checkpoint, configFile: string): void {
+  const c = spec.config;
+  const perLayer = 2 * c.hiddenSize + (c.numHeads + 2 * c.numKvHeads) * c.headDim * c.hiddenSize + c.numHeads * c.headDim * c.hiddenSize + 3 * c.intermediateSize * c.hiddenSize;
+  const implied = c.vocabSize * c.hiddenSize + c.numLayers * perLayer + c.hiddenSize;
+  let stored = 0;
+  for (const e of checkpoint.entries) stored += e.shape.reduce((a, b) => a * b, 1);
+  if (implied > stored) {
+    throw new WeightError(
+      `${configFile}: describes ≈ ${implied.toExponential(2)} parameters (num_hidden_layers ${c.numLayers}, hidden_size ${c.hiddenSize}, ` +
+        `intermediate_size ${c.intermediateSize}, vocab_size ${c.vocabSize}) but ${checkpoint.indexPath ?? checkpoint.location} holds ` +
+        `${stored.toExponential(2)}; one of those fields is wrong`,
+    );
+  }
+}
+
 export function bindWeights(spec: DecoderSpec, checkpoint: Checkpoint, configFile = "config.json"): BoundWeights {
   const embedName = `${spec.modules.embed}.weight`;
   const bare = !checkpoint.has(embedName) && checkpoint.has(embedName.replace(/^model\./, ""));
   const stored = (name: string) => (bare ? name.replace(/^model\./, "") : name);
   const tensors = new Map<string, TensorEntry & { dtype: WeightDtype }>();
   const missing: string[] = [];
+  checkParameterCount(spec, checkpoint, configFile);
   for (const [name, shape] of expectedParameters(spec)) {
     if (!checkpoint.has(stored(name))) {
       missing.push(stored(name));
