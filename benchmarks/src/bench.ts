@@ -1,4 +1,6 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { lockOutput, removeDeadTemps } from "@dembed/files";
 import { formatRun } from "@dembed/metrics";
 import type { Run } from "@dembed/retrieval";
 import { loadTask, TaskDataMissing, type LoadOptions } from "./load.js";
@@ -50,6 +52,34 @@ const writeRunFile = (path: string, run: Run, tag: string) => writeFileAtomic(pa
  */
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkOutcome> {
   if (options.systems.length === 0) throw new Error("no systems to run");
+  const finalDir = join(options.outDir, options.benchmark);
+  const log = options.settings?.log ?? (() => {});
+  // One run per results folder; the run is assembled in a staging folder and swapped in whole at the end, so no
+  // file of an earlier run sits beside this run's, and a killed run leaves the last complete results in place.
+  const lock = await lockOutput(finalDir, { onTakeover: (m) => log(`warning: ${m}`) });
+  try {
+    for (const name of await removeDeadTemps(options.outDir)) log(`removed ${join(options.outDir, name)}, left by a run that is gone`);
+    const staging = `${finalDir}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    try {
+      const outcome = await runInto(staging, finalDir, options);
+      const aside = `${finalDir}.old-${process.pid}`;
+      if (existsSync(finalDir)) renameSync(finalDir, aside);
+      renameSync(staging, finalDir);
+      rmSync(aside, { recursive: true, force: true });
+      return outcome;
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The benchmark run proper: every file goes to `dir`; the outcome names the paths they will have in `finalDir`. */
+async function runInto(dir: string, finalDir: string, options: BenchmarkOptions): Promise<BenchmarkOutcome> {
   const names = options.systems.map((s) => s.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) throw new Error(`two systems are named "${duplicate}"; names must differ`);
@@ -57,7 +87,6 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   const explicit = options.tasks !== undefined && options.tasks.length > 0 && !(options.tasks.length === 1 && options.tasks[0] === "all");
   const tasks = selectTasks(options.benchmark, options.tasks);
   const instruction = options.instruction ?? def.instruction;
-  const dir = join(options.outDir, options.benchmark);
   const log = options.settings?.log ?? (() => {});
   const runs: SystemRun[] = options.systems.map((system) => ({ system, results: [], records: {} }));
   const sources: Record<string, DatasetSource> = {};
@@ -108,7 +137,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       ...(options.notes?.length ? { notes: options.notes } : {}),
     }),
   );
-  return { dir, reportFile, ...(plotFile ? { plotFile: join(dir, plotFile) } : {}), systems: runs, skipped, warnings };
+  return { dir: finalDir, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings };
 }
 
 /** Writes one system's files for the task just finished (BRIGHT's merged BrightRetrieval.json is rewritten each time). */

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
@@ -56,6 +57,32 @@ describe("EmbeddingCache", () => {
     const cache = EmbeddingCache.open(root, key);
     writeFileSync(join(cache.dir, "shard-x.arrow.tmp-1-abcd"), "garbage");
     expect(EmbeddingCache.open(root, key).size).toBe(0);
+  });
+
+  it("removes a temp file whose writer is gone, and keeps a live writer's", () => {
+    const root = tempDir();
+    const cache = EmbeddingCache.open(root, key);
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+    writeFileSync(join(cache.dir, `shard-x.arrow.tmp-${dead}-abcd`), "garbage");
+    writeFileSync(join(cache.dir, `shard-y.arrow.tmp-${process.pid}-abcd`), "in the making");
+    EmbeddingCache.open(root, key);
+    expect(readdirSync(cache.dir).filter((f) => f.includes(".tmp-"))).toEqual([`shard-y.arrow.tmp-${process.pid}-abcd`]);
+  });
+
+  it("reports a damaged shard, moves it aside and embeds its texts again", async () => {
+    const cacheDir = tempDir();
+    const texts = ["alpha", "beta", "gamma"];
+    // Written through another root spelling: the next embedTexts then opens the folder afresh, as a new process would.
+    await embedTexts(new HashingEncoder({ dim: 8 }), texts, { role: "document", batchSize: 8, cacheDir: `${cacheDir}/` });
+    const dir = readdirSync(cacheDir).map((d) => join(cacheDir, d))[0]!;
+    const shard = readdirSync(dir).find((f) => f.endsWith(".arrow"))!;
+    truncateSync(join(dir, shard), 40);
+    const warnings: string[] = [];
+    const cache = EmbeddingCache.open(cacheDir, { encoder: new HashingEncoder({ dim: 8 }).cacheKey, role: "document", instruction: "" }, { onWarning: (m) => warnings.push(m) });
+    expect(warnings.join("\n")).toMatch(new RegExp(`shard .*${shard} is damaged .*moved to .*${shard}\\.damaged`));
+    expect(cache.size).toBe(0);
+    const again = await embedTexts(new HashingEncoder({ dim: 8 }), texts, { role: "document", batchSize: 8, cacheDir });
+    expect(again).toMatchObject({ cached: 0, encoded: 3 });
   });
 });
 

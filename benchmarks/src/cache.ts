@@ -1,9 +1,17 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { pidAlive, tempOwnerPid } from "@dembed/files";
 import { join } from "node:path";
 import { Bool, Field, FixedSizeList, Float32, makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { writeFileAtomic } from "./output/files.js";
 import type { Role } from "./encoder.js";
+
+export interface CacheOptions {
+  /** Rows per shard file (default 1024). */
+  shardSize?: number;
+  /** Told about a damaged shard that was moved aside (default: a line on stderr). */
+  onWarning?: (message: string) => void;
+}
 
 /** Everything an embedding depends on besides the text. */
 export interface CacheKey {
@@ -31,7 +39,6 @@ interface Location {
 
 const SHARD_SUFFIX = ".arrow";
 const OPEN = new Map<string, EmbeddingCache>();
-const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
  * An on-disk embedding cache: one folder per key (encoder settings, role, instruction), holding Arrow IPC files
@@ -41,7 +48,9 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  *
  * Each shard is written to a temp file and renamed, so a crash leaves whole shards only; reopening after an interrupt
  * finds them and only the missing texts are embedded again. Shards are never rewritten: two processes sharing a key
- * folder only ever add files.
+ * folder only ever add files under unique names, so concurrent writers are safe by design (no lock): the worst case
+ * is a text embedded twice, and the index keeps the first copy. A shard that cannot be read (truncated by a full
+ * disk, damaged by hand) is reported, moved aside as `<name>.damaged`, and its texts are embedded again.
  */
 export class EmbeddingCache {
   private readonly index = new Map<string, Location>();
@@ -59,7 +68,7 @@ export class EmbeddingCache {
    * One instance per folder for this process: opening indexes every shard, so callers that embed a corpus chunk by
    * chunk share one index instead of rescanning the folder for each chunk.
    */
-  static shared(root: string, key: CacheKey, options: { shardSize?: number } = {}): EmbeddingCache {
+  static shared(root: string, key: CacheKey, options: CacheOptions = {}): EmbeddingCache {
     const id = `${root}\u0000${canonical(key)}`;
     let cache = OPEN.get(id);
     if (!cache) OPEN.set(id, (cache = EmbeddingCache.open(root, key, options)));
@@ -67,7 +76,7 @@ export class EmbeddingCache {
   }
 
   /** Opens (creating if needed) the folder for `key` under `root` and indexes the shards already there. */
-  static open(root: string, key: CacheKey, options: { shardSize?: number } = {}): EmbeddingCache {
+  static open(root: string, key: CacheKey, options: CacheOptions = {}): EmbeddingCache {
     const keyText = canonical(key);
     const dir = join(root, createHash("sha256").update(keyText).digest("hex").slice(0, 24));
     mkdirSync(dir, { recursive: true });
@@ -79,7 +88,7 @@ export class EmbeddingCache {
       writeFileAtomic(metaFile, `${JSON.stringify({ format: "dembed-embedding-cache/1", key }, null, 2)}\n`);
     }
     const cache = new EmbeddingCache(dir, key, options.shardSize ?? 1024);
-    cache.scan();
+    cache.scan(options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
     return cache;
   }
 
@@ -155,26 +164,34 @@ export class EmbeddingCache {
     rows.forEach((r, row) => this.index.set(r.id, { shard: name, row }));
   }
 
-  private scan(): void {
+  private scan(warn: (message: string) => void): void {
     for (const file of readdirSync(this.dir).sort()) {
       const path = join(this.dir, file);
-      if (file.includes(".tmp-")) {
-        // A temp file left by a crash; a fresh one may belong to a writer still running.
-        if (Date.now() - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+      const writer = tempOwnerPid(file);
+      if (writer !== undefined) {
+        // A temp file of a writer that died; a live writer's is its shard in the making.
+        if (writer !== process.pid && !pidAlive(writer)) rmSync(path, { force: true });
         continue;
       }
       if (!file.endsWith(SHARD_SUFFIX)) continue;
-      let table: Table;
+      let table: Table | undefined;
+      let problem: string | undefined;
       try {
         table = tableFromIPC(readFileSync(path));
+        const columns = table.getChild("id") && table.getChild("embedding")?.type instanceof FixedSizeList;
+        if (!columns) problem = 'it lacks an "id" column or a fixed-size-list "embedding" column';
+        else if (table.numRows === 0 && statSync(path).size > 0) problem = "it has no readable rows";
       } catch (err) {
-        throw new Error(`embedding cache: cannot read shard ${path}: ${(err as Error).message}`);
+        problem = (err as Error).message;
       }
-      const ids = table.getChild("id");
-      const embedding = table.getChild("embedding");
-      if (!ids || !embedding || !(embedding.type instanceof FixedSizeList)) {
-        throw new Error(`embedding cache: shard ${path} lacks an "id" column or a fixed-size-list "embedding" column`);
+      if (problem !== undefined || table === undefined) {
+        const aside = `${path}.damaged`;
+        renameSync(path, aside);
+        warn(`embedding cache: shard ${path} is damaged (${problem}); moved to ${aside}, its texts will be embedded again`);
+        continue;
       }
+      const ids = table.getChild("id")!;
+      const embedding = table.getChild("embedding")! as unknown as { type: FixedSizeList };
       const dim = embedding.type.listSize;
       this.dimension ??= dim;
       if (dim !== this.dimension) throw new Error(`embedding cache: shard ${path} has ${dim}-dim vectors, others have ${this.dimension}`);
