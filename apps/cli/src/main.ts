@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { commands } from "./commands/index.js";
+import { versionText } from "./version.js";
 
 // The app only wires: each command file maps flags onto the typed options of one package call.
 const program = new Command("dembed")
   .description("Language models as text embedders: export, embed, train and evaluate from Node.")
-  .showHelpAfterError();
+  // A bad value gets its error and one pointer, not 60 lines of help.
+  .showHelpAfterError("(run with --help for usage)")
+  .option("-V, --version", "print the dembed version, git commit and onnxruntime version")
+  .on("option:version", () => {
+    process.stdout.write(versionText());
+    process.exit(0);
+  });
 for (const register of commands) register(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -61,7 +61,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function lockOutput(output: string, options: LockOptions = {}): Promise<OutputLock> {
   const lockFile = lockFileFor(output);
-  await mkdir(dirname(lockFile), { recursive: true });
+  await mkdir(dirname(lockFile), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot write ${output}: ${explain(error)}`);
+  });
   const me: LockHolder = {
     pid: process.pid,
     host: hostname(),
@@ -74,7 +76,9 @@ export async function lockOutput(output: string, options: LockOptions = {}): Pro
     // Written in full to a private name, then hard-linked into place: link fails if the lock exists, and a reader
     // never sees a half-written lock.
     const temp = `${lockFile}.${process.pid}.${attempt}.tmp`;
-    const handle = await open(temp, "w");
+    const handle = await open(temp, "w").catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`cannot write ${output}: ${explain(error)}`);
+    });
     await handle.writeFile(body);
     await handle.sync();
     await handle.close();
@@ -119,6 +123,23 @@ export async function lockOutput(output: string, options: LockOptions = {}): Pro
     options.onTakeover?.(`${output}: took over the lock of a run that is gone (pid ${holder.pid}, started ${holder.started})`);
   }
   throw new Error(`cannot take the lock ${lockFile} for ${output}: it keeps changing hands`);
+}
+
+/** A file-system error in words, without the temp names a user never chose. */
+function explain(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the file system is read-only";
+    case "ENOTDIR":
+      return "a part of the path is a file, not a folder";
+    case "ENOSPC":
+      return "the disk is full";
+    default:
+      return error.code ?? error.message;
+  }
 }
 
 /** Removes the lock only while it is still ours (a takeover by another run must not be undone). */

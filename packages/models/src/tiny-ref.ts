@@ -1,6 +1,6 @@
 // `tiny` and `tiny:<arch>`: the built-in untrained models, accepted wherever a model reference is. They live in one
 // place, $DEMBED_CACHE/tiny/<Arch> (default ~/.cache/dembed), generated once with deterministic weights.
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { removeDeadTemps } from "@dembed/files";
@@ -31,8 +31,8 @@ const exists = (path: string): Promise<boolean> => stat(path).then(() => true, (
 export async function ensureTinyModel(arch: string, cacheDir = dembedCacheDir()): Promise<string> {
   const root = resolve(cacheDir, "tiny");
   const dir = join(root, arch);
+  await removeDeadTemps(root); // a killed generation's half-written folder
   if (await exists(join(dir, "config.json"))) return dir;
-  if ((await readdir(root).catch(() => [])).length > 0) await removeDeadTemps(root);
   const temp = `${dir}.tmp-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
   await createTinyModel(arch, temp, { seed: 0 });

@@ -149,6 +149,22 @@ export function parseTrainConfig(value: unknown, source = "train config"): Train
   throw new Error(`invalid train config\n${lines.join("\n")}`);
 }
 
+/**
+ * The config run for `steps` steps instead (a short trial of a long recipe): checkpoints at most every `steps`, and a
+ * warmup longer than the run scaled to the same fraction of it. `note` says what was changed, for the log.
+ */
+export function withSteps(config: TrainConfig, steps: number, source: string): { config: TrainConfig; note?: string } {
+  const warmup = config.optim.warmup_steps;
+  const scaled = warmup > steps ? Math.round((warmup * steps) / config.steps) : warmup;
+  const next = parseTrainConfig({ ...config, steps, save_steps: Math.min(config.save_steps, steps), optim: { ...config.optim, warmup_steps: scaled } }, source);
+  if (scaled === warmup) return { config: next };
+  const percent = ((100 * warmup) / config.steps).toFixed(1);
+  return {
+    config: next,
+    note: `${steps} steps is shorter than the config's warmup of ${warmup} steps; warmup scaled to ${scaled} (the recipe's ${percent} % of the run). Set optim.warmup_steps to choose it yourself.`,
+  };
+}
+
 /** Reads and validates a JSON config file; JSON syntax errors name the file. */
 export async function loadTrainConfig(path: string): Promise<TrainConfig> {
   const text = await readTextFile(path, "train config");

@@ -11,7 +11,7 @@ export { chunkByRole, layOutBatch } from "./batch-layout.js";
 export type { ContrastiveExample, LaidOutBatch, TextRole } from "./batch-layout.js";
 export { MANIFEST_NAME, checkpointDir, latestCheckpoint, listCheckpoints, verifyCheckpoint, writeCheckpoint } from "./checkpoint.js";
 export type { CheckpointInfo } from "./checkpoint.js";
-export { ALL_PROJECTIONS, TrainConfigSchema, loadTrainConfig, parseTrainConfig } from "./config.js";
+export { ALL_PROJECTIONS, TrainConfigSchema, loadTrainConfig, parseTrainConfig, withSteps } from "./config.js";
 export type { TrainConfig, TrainConfigInput } from "./config.js";
 export { JsonlLog } from "./log.js";
 export type { LogRecord } from "./log.js";

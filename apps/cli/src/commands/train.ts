@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loadTrainConfig, parseTrainConfig, trainModel, type StepReport } from "@dembed/train";
+import { loadTrainConfig, trainModel, withSteps, type StepReport } from "@dembed/train";
 import { SingleBar } from "cli-progress";
 import { InvalidArgumentError } from "commander";
 import type { RegisterCommand } from "./index.js";
@@ -33,7 +33,11 @@ export const register: RegisterCommand = (program) => {
     .option("--no-progress", "plain log lines instead of a progress bar")
     .action(async (flags: TrainFlags) => {
       let config = await loadTrainConfig(flags.config);
-      if (flags.steps !== undefined) config = parseTrainConfig({ ...config, steps: flags.steps, save_steps: Math.min(config.save_steps, flags.steps) }, `${flags.config} with --steps ${flags.steps}`);
+      if (flags.steps !== undefined) {
+        const shortened = withSteps(config, flags.steps, `${flags.config} with --steps ${flags.steps}`);
+        config = shortened.config;
+        if (shortened.note !== undefined) process.stderr.write(`train: ${shortened.note}\n`);
+      }
       const output = resolve(flags.output ?? `runs/${basename(flags.config).replace(/\.json$/, "")}`);
       process.stderr.write(`train: ${flags.config} → ${output}${flags.resume ? " (resume)" : ""}\n`);
       const tty = flags.progress && process.stderr.isTTY;
@@ -88,9 +92,13 @@ export const register: RegisterCommand = (program) => {
         });
         clearInterval(timer);
         bar?.stop();
+        // The base as the config names it (tiny:Dream, an HF id), unless a starting adapter was merged into it.
+        const base = config.model.adapter === null ? config.model.base : result.baseDir;
+        const shell = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
         process.stderr.write(
           `train: done at step ${result.step}, loss ${result.loss.toFixed(4)}; adapter in ${output}\n` +
-            `  use it: Embedder.load(${JSON.stringify(result.baseDir)}, { adapter: loraLinearAdapter(await loadAdapter(${JSON.stringify(output)})) })\n`,
+            `  embed with it:    ./dembed embed --model ${shell(base)} --adapter ${shell(output)} --input texts.jsonl --out embeddings.jsonl\n` +
+            `  evaluate with it: ./dembed bench longembed --model ${shell(base)} --adapter ${shell(output)}\n`,
         );
       } finally {
         clearInterval(timer);
