@@ -79,3 +79,15 @@ describe("openCustomJsonl", () => {
     await source.close();
   });
 });
+
+describe("empty texts", () => {
+  it("are bad records at their file:line, in custom JSONL and ReasonAug alike", async () => {
+    const path = join(dir, "empty.jsonl");
+    await writeFile(path, [{ query: "q", positive: "p", negatives: ["n"] }, { query: "q2", positive: "  ", negatives: ["n"] }].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await expect(openCustomJsonl(path)).rejects.toThrow(`${path} line 2, field "positive": the text is empty`);
+    const records = (await jsonl(REASONAUG_JSONL)).slice(0, 3);
+    const raPath = join(dir, "empty-reasonaug.jsonl");
+    await writeFile(raPath, [records[0], { ...records[1], user_query: "" }, records[2]].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await expect(openReasonAug(raPath)).rejects.toThrow(`${raPath} line 2, field "user_query": the text is empty`);
+  });
+});

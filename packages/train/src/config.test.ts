@@ -1,7 +1,10 @@
 import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadTrainConfig, parseTrainConfig } from "./config.js";
+import { writeFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadTrainConfig, parseTrainConfig, withSteps } from "./config.js";
 
 const configsDir = fileURLToPath(new URL("../../../configs/train/", import.meta.url));
 
@@ -57,5 +60,26 @@ describe("train config", () => {
     const files = (await readdir(configsDir)).filter((f) => f.endsWith(".json"));
     expect(files.length).toBeGreaterThanOrEqual(10);
     for (const file of files) await expect(loadTrainConfig(configsDir + file)).resolves.toBeDefined();
+  });
+});
+
+describe("config files and --steps", () => {
+  it("reads a config that starts with a byte-order mark", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "dembed-config-"));
+    try {
+      await writeFile(join(dir, "c.json"), `\ufeff${JSON.stringify(minimal)}`);
+      expect((await loadTrainConfig(join(dir, "c.json"))).steps).toBe(10);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("scales a warmup longer than a shortened run to the same fraction, and says so", () => {
+    const recipe = parseTrainConfig({ ...minimal, steps: 1000, save_steps: 100, optim: { lr: 1e-4, warmup_steps: 100 } });
+    const short = withSteps(recipe, 20, "recipe with --steps 20");
+    expect(short.config.optim.warmup_steps).toBe(2);
+    expect(short.config.save_steps).toBe(20);
+    expect(short.note).toMatch(/warmup scaled to 2 \(the recipe's 10\.0 % of the run\)/);
+    expect(withSteps(recipe, 500, "x").note).toBeUndefined();
   });
 });
