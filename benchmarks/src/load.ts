@@ -1,3 +1,4 @@
+import { TaskDataMissing } from "./data/fields.js";
 import { resolveDataset } from "./data/resolve.js";
 import { generateNeedle, generatePasskey, type SyntheticOptions } from "./generate/synthetic.js";
 import { loadBrightTask, looksLikeBright } from "./loaders/bright.js";
@@ -23,9 +24,7 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
 }
 
-export class TaskDataMissing extends Error {
-  override name = "TaskDataMissing";
-}
+export { TaskDataMissing };
 
 function missing(benchmark: BenchmarkName, task: TaskDefinition, dataset: string, options: LoadOptions): TaskDataMissing {
   const where = options.dataDir ? `under ${options.dataDir} (as ${dataset}, or its last path part) or ` : "";

@@ -6,6 +6,11 @@ export interface RowContext {
   row: number;
 }
 
+/** A task's data is absent (not malformed): a run over "every task whose data is found" skips it and says so. */
+export class TaskDataMissing extends Error {
+  override name = "TaskDataMissing";
+}
+
 export class DatasetError extends Error {
   override name = "DatasetError";
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DatasetError, stringField, stringListField } from "../data/fields.js";
+import { DatasetError, stringField, stringListField, TaskDataMissing } from "../data/fields.js";
 import { readParquet } from "../data/readers.js";
 import type { ResolvedDataset } from "../data/resolve.js";
 import type { TaskDefinition } from "../tasks.js";
@@ -18,11 +18,11 @@ export function looksLikeBright(root: string): boolean {
 /** The parquet shards of one task in one config folder (`<config>/<task>-00000-of-00001.parquet`, ...). */
 function shards(dataset: string, root: string, config: string, task: string): string[] {
   const dir = join(root, config);
-  if (!existsSync(dir)) throw new DatasetError(`${dataset}: folder ${dir} not found (expected the "${config}" config)`);
+  if (!existsSync(dir)) throw new TaskDataMissing(`${dataset}: folder ${dir} not found (expected the "${config}" config)`);
   const files = readdirSync(dir)
     .filter((f) => f.startsWith(`${task}-`) && f.endsWith(".parquet"))
     .sort();
-  if (files.length === 0) throw new DatasetError(`${dataset}: no file ${join(dir, `${task}-*.parquet`)} (split "${task}" of "${config}")`);
+  if (files.length === 0) throw new TaskDataMissing(`${dataset}: no file ${join(dir, `${task}-*.parquet`)} (split "${task}" of "${config}")`);
   return files.map((f) => join(dir, f));
 }
 

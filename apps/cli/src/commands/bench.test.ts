@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,13 +19,13 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function run(args: string[]): Promise<string> {
+async function run(args: string[], onErr: (line: string) => void = () => undefined): Promise<string> {
   const program = new Command("dembed").exitOverride();
   bench(program);
   evaluate(program);
   let out = "";
   vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (onErr(String(chunk)), true));
   await program.parseAsync(["node", "dembed", ...args]);
   return out;
 }
@@ -52,6 +52,20 @@ describe("dembed bench / eval", () => {
     expect(report).toMatch(/\| Biology \|[\s\S]*\| Pony \|/);
     writeFileSync(config, JSON.stringify({ modle: "bm25" }));
     await expect(run(["bench", "bright", "--config", config])).rejects.toThrow(/config file .*bench\.json: .*modle/);
+  });
+
+  it("a partial --data folder runs the tasks it holds, says which it skipped, and fails only when none is found", async () => {
+    const data = temp();
+    cpSync(join(FIXTURES, "xlangai"), join(data, "xlangai"), { recursive: true });
+    rmSync(join(data, "xlangai/BRIGHT/documents/pony-00000-of-00001.parquet"));
+    const out = temp();
+    let said = "";
+    const printed = await run(["bench", "bright", "--model", "bm25", "--data", data, "--out", out, "--no-cache"], (line) => (said += line));
+    expect(printed).toMatch(/BM25\s+biology\s+\d/);
+    expect(said).toMatch(/skipped pony: data not found/);
+    expect(readFileSync(join(out, "bright", "report.md"), "utf8")).toMatch(/pony/);
+    rmSync(join(data, "xlangai/BRIGHT/documents/biology-00000-of-00001.parquet"));
+    await expect(run(["bench", "bright", "--model", "bm25", "--data", data, "--out", out, "--no-cache"])).rejects.toThrow(/no task could be run/);
   });
 
   it("eval takes <benchmark>:<task> arguments across benchmarks", async () => {
