@@ -154,9 +154,36 @@ function ortVersion(): string | null {
 /** Progress bars on stderr when it is a terminal; one line per finished job otherwise (CI logs). */
 function progressReporter(): { reporter: ProgressReporter; log: (line: string) => void; stop: () => void } {
   if (!process.stderr.isTTY) {
+    // A log (CI, a file): every line carries the run's elapsed time; a job prints its rate when it ends, and a
+    // line every 30 s while it runs, so a long job never looks hung.
+    const runStarted = performance.now();
+    const stamp = () => `[${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s]`;
+    const write = (line: string) => process.stderr.write(`${stamp()} ${line}\n`);
     return {
-      reporter: { start: (label, total) => ({ update: (_d, t) => void (total = t ?? total), stop: () => process.stderr.write(`  ${label}: ${total} done\n`) }) },
-      log: (line) => process.stderr.write(`${line}\n`),
+      reporter: {
+        start(label, total) {
+          const started = performance.now();
+          let done = 0;
+          let lastLine = started;
+          const rate = () => done / Math.max(1e-9, (performance.now() - started) / 1000);
+          return {
+            update: (d, t) => {
+              done = d;
+              if (t !== undefined) total = t;
+              if (performance.now() - lastLine >= 30_000) {
+                lastLine = performance.now();
+                const left = rate() > 0 ? (total - done) / rate() : NaN;
+                write(`  ${label}: ${done}/${total}, ${rate().toFixed(1)}/s, ETA ${Number.isFinite(left) ? `${left.toFixed(0)} s` : "?"}`);
+              }
+            },
+            stop: () => {
+              done = total;
+              write(`  ${label}: ${total} done in ${((performance.now() - started) / 1000).toFixed(1)} s (${rate().toFixed(1)}/s)`);
+            },
+          };
+        },
+      },
+      log: write,
       stop: () => {},
     };
   }

@@ -76,7 +76,8 @@ export const register: RegisterCommand = (program) => {
           bar.update(r.step, payload);
           refresh();
         } else if (flags.progress) {
-          write(`step ${r.step}/${r.steps} loss ${payload.loss} lr ${payload.lr} grad_norm ${r.gradNorm.toFixed(3)} ${payload.tps} tok/s ${r.seconds.toFixed(2)} s`);
+          const elapsed = (now - clock.firstAt) / 1000;
+          write(`step ${r.step}/${r.steps} loss ${payload.loss} lr ${payload.lr} grad_norm ${r.gradNorm.toFixed(3)} ${payload.tps} tok/s ${r.seconds.toFixed(2)} s/step, ${elapsed.toFixed(1)} s elapsed`);
         }
         if (r.checkpoint !== undefined) write(`checkpoint step ${r.step} → ${r.checkpoint}`);
       };
