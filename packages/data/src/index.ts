@@ -21,7 +21,7 @@ export {
   type ResolvedDataset,
 } from "./resolve.js";
 
-export { E5_INSTRUCTIONS, MSMARCO_INSTRUCTION, e5FileInstructions } from "./instructions.js";
+export { E5_INSTRUCTIONS, E5_REFERENCE_FILES, MSMARCO_INSTRUCTION, e5ExclusionReason, e5FileInstructions } from "./instructions.js";
 export { IndexedSource, type IndexOptions, type RecordKind, type RecordContext, type SourceFile } from "./sources/indexed.js";
 export { openE5, type E5Options } from "./sources/e5.js";
 export { openMsmarcoInstructions, pickNegatives, passageText, MSMARCO_SOURCE, type MsmarcoOptions } from "./sources/msmarco.js";

@@ -22,6 +22,32 @@ export const E5_INSTRUCTIONS: Readonly<Record<string, string | readonly [string,
   t2ranking: "Given a Chinese search query, retrieve web passages that answer the question",
 };
 
+/**
+ * The files the reference training reads (llm2vec's E5 loader, as the paper's code calls it): these 12, and no
+ * others. The split halves duplicate allnli and quora_duplicates; dureader and t2ranking (Chinese) were left out.
+ */
+export const E5_REFERENCE_FILES: readonly string[] = [
+  "allnli",
+  "eli5_question_answer",
+  "fever",
+  "hotpot_qa",
+  "miracl",
+  "mrtydi",
+  "msmarco_document",
+  "msmarco_passage",
+  "nq",
+  "quora_duplicates",
+  "squad",
+  "trivia_qa",
+];
+
+/** Why a file of the echo-data folder is not in the reference set (read only when named in `files`). */
+export function e5ExclusionReason(name: string): string {
+  if (E5_SPLIT_FILES[name] !== undefined) return `duplicates ${E5_SPLIT_FILES[name]!.label}.jsonl (the older split layout)`;
+  if (name === "dureader" || name === "t2ranking") return "Chinese; the reference training excluded it";
+  return E5_INSTRUCTIONS[name] === undefined ? "not an E5 file the reference reads (no instruction known)" : "not in the reference set";
+}
+
 /** llm2vec's older echo-data layout splits the alternating files in two; each half has one instruction. */
 const E5_SPLIT_FILES: Readonly<Record<string, { label: string; pick: 0 | 1 }>> = {
   allnli_split1: { label: "allnli", pick: 0 },

@@ -45,27 +45,51 @@ describe("openE5", () => {
     await source.close();
   });
 
-  it("rejects a file with no known instruction, or uses one the user gives, or skips it", async () => {
+  it("reads only the reference's files by default and reports the rest; named files need an instruction", async () => {
     const root = join(dir, "unknown");
     await cp(E5_DIR, root, { recursive: true });
     await writeFile(join(root, "my_pairs.jsonl"), '{"query":"q","positive":"p","negative":"n"}\n');
-    await expect(openE5(root)).rejects.toThrow(/no instruction for my_pairs\.jsonl\. Known E5 files: allnli, /);
+    const byDefault = await openE5(root);
+    expect(byDefault.size).toBe(34);
+    expect(byDefault.report.skippedFiles).toContain(`${join(root, "my_pairs.jsonl")} (not an E5 file the reference reads (no instruction known))`);
+    await expect(openE5(root, { files: ["my_pairs"] })).rejects.toThrow(/no instruction for my_pairs\.jsonl\. Known E5 files: allnli, /);
     const given = await openE5(root, { instructions: { my_pairs: "Find the matching pair" }, files: ["my_pairs", "fever"] });
     const mine = (await collect(given)).find((s) => s.source === "my_pairs");
     expect(mine).toEqual({ id: "my_pairs:1", source: "my_pairs", instruction: "Find the matching pair", query: "q", positive: "p", negatives: ["n"] });
     const logged: string[] = [];
-    const skipped = await openE5(root, { unknownFiles: "skip", log: (line) => logged.push(line) });
-    expect(skipped.size).toBe(34);
+    const skipped = await openE5(root, { files: ["my_pairs", "fever"], unknownFiles: "skip", log: (line) => logged.push(line) });
     expect(skipped.report.skippedFiles).toEqual([`${join(root, "my_pairs.jsonl")} (no instruction known)`]);
-    expect(logged).toEqual([`e5: kept 34 of 34 records read\nskipped file ${join(root, "my_pairs.jsonl")} (no instruction known)`]);
-    await Promise.all([given.close(), skipped.close()]);
+    expect(logged[0]).toMatch(/skipped file .*my_pairs\.jsonl \(no instruction known\)/);
+    await Promise.all([byDefault.close(), given.close(), skipped.close()]);
   });
 
-  it("reads llm2vec's split files under one source, each half with its instruction", async () => {
+  it("on a folder with the real 18 file names, reads the reference's 12 and reports the other 6", async () => {
+    const root = join(dir, "real-names");
+    await mkdir(root);
+    const line = '{"query":"q","positive":"p","negative":"n"}\n';
+    const reference = ["allnli", "eli5_question_answer", "fever", "hotpot_qa", "miracl", "mrtydi", "msmarco_document", "msmarco_passage", "nq", "quora_duplicates", "squad", "trivia_qa"];
+    const others = ["allnli_split1", "allnli_split2", "quora_duplicates_split1", "quora_duplicates_split2", "dureader", "t2ranking"];
+    for (const name of [...reference, ...others]) await writeFile(join(root, `${name}.jsonl`), line);
+    const source = await openE5(root);
+    expect([...source.sourceNames].sort()).toEqual([...reference].sort());
+    expect(source.size).toBe(12);
+    const reasons = source.report.skippedFiles.map((f) => f.slice(root.length + 1));
+    expect(reasons.sort()).toEqual([
+      "allnli_split1.jsonl (duplicates allnli.jsonl (the older split layout))",
+      "allnli_split2.jsonl (duplicates allnli.jsonl (the older split layout))",
+      "dureader.jsonl (Chinese; the reference training excluded it)",
+      "quora_duplicates_split1.jsonl (duplicates quora_duplicates.jsonl (the older split layout))",
+      "quora_duplicates_split2.jsonl (duplicates quora_duplicates.jsonl (the older split layout))",
+      "t2ranking.jsonl (Chinese; the reference training excluded it)",
+    ]);
+    await source.close();
+  });
+
+  it("reads llm2vec's split files under one source when named, each half with its instruction", async () => {
     const root = join(dir, "split");
     await cp(join(E5_DIR, "allnli.jsonl"), join(root, "allnli_split1.jsonl"));
     await cp(join(E5_DIR, "allnli.jsonl"), join(root, "allnli_split2.jsonl"));
-    const source = await openE5(root);
+    const source = await openE5(root, { files: ["allnli_split1", "allnli_split2"] });
     const samples = await collect(source);
     expect(source.sourceNames).toEqual(["allnli"]);
     expect(samples.map((s) => s.instruction)).toEqual([...Array(6).fill(NLI[0]), ...Array(6).fill(NLI[1])]);
@@ -79,7 +103,7 @@ describe("openE5", () => {
     await writeFile(join(root, "fever.jsonl"), [good, '{"query":"q","positive":"p"}', '{"query":"q","positive":7,"negative":"n"}', "{oops", good].join("\n"));
     const path = join(root, "fever.jsonl");
     await expect(openE5(root)).rejects.toThrow(`${path} line 2, field "negative": expected string, got missing`);
-    const lenient = await openE5(root, { lenient: true });
+    const lenient = await openE5(root, { lenient: true, files: ["fever"] });
     expect(lenient.size).toBe(2);
     expect(lenient.report).toMatchObject({ records: 5, kept: 2, invalid: 3 });
     expect(lenient.report.examples[1]).toBe(`${path} line 3, field "positive": expected string, got a number (7)`);

@@ -35,7 +35,7 @@ const DataSchema = z.discriminatedUnion("source", [
     path: z.string().min(1),
     /** Rows taken from the top of each file (the long-document recipe uses 8000). */
     max_per_file: positiveInt.nullable().default(null),
-    /** Only these files (names without .jsonl); null for all. */
+    /** Only these files (names without .jsonl); null for the reference's 12 (E5_REFERENCE_FILES in @dembed/data). */
     files: z.array(z.string().min(1)).nonempty().nullable().default(null),
     ...capFields,
   }),

@@ -227,7 +227,9 @@ function mergeOptions(cmd: Command, flags: Record<string, unknown>): EvalConfig 
     try {
       raw = JSON.parse(decodeUtf8(readFileSync(flags.config), flags.config));
     } catch (err) {
-      throw new Error(`config file ${flags.config}: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "not found" : code === "EISDIR" ? "is a folder, not a file" : err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message;
+      throw new Error(`config file ${flags.config}: ${why}`);
     }
     const parsed = Config.safeParse(raw);
     if (!parsed.success) throw new Error(`config file ${flags.config}: ${z.prettifyError(parsed.error)}`);

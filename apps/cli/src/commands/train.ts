@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loadTrainConfig, trainModel, withSteps, type StepReport } from "@dembed/train";
+import { loadTrainConfig, parseTrainConfig, trainModel, withSteps, type StepReport } from "@dembed/train";
 import { SingleBar } from "cli-progress";
 import { InvalidArgumentError } from "commander";
 import type { RegisterCommand } from "./index.js";
@@ -10,6 +10,7 @@ interface TrainFlags {
   resume: boolean;
   steps?: number;
   threads?: number;
+  e5Files?: string;
   progress: boolean;
 }
 
@@ -30,9 +31,15 @@ export const register: RegisterCommand = (program) => {
     .option("--resume", "continue from the newest good checkpoint in the output folder", false)
     .option("--steps <n>", "override the config's steps (the linear schedule then decays to this step)", positiveInteger)
     .option("--threads <n>", "ORT intra-op threads", positiveInteger)
+    .option("--e5-files <names>", "E5 source: read these files (comma-separated names without .jsonl) instead of the reference's 12")
     .option("--no-progress", "plain log lines instead of a progress bar")
     .action(async (flags: TrainFlags) => {
       let config = await loadTrainConfig(flags.config);
+      if (flags.e5Files !== undefined) {
+        if (config.data.source !== "e5") throw new Error(`--e5-files applies to the e5 data source; ${flags.config} uses ${config.data.source}`);
+        const files = flags.e5Files.split(",").map((f) => f.trim().replace(/\.jsonl$/, "")).filter((f) => f !== "");
+        config = parseTrainConfig({ ...config, data: { ...config.data, files } }, `${flags.config} with --e5-files`);
+      }
       if (flags.steps !== undefined) {
         const shortened = withSteps(config, flags.steps, `${flags.config} with --steps ${flags.steps}`);
         config = shortened.config;

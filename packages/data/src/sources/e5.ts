@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
-import { e5FileInstructions, E5_INSTRUCTIONS } from "../instructions.js";
+import { e5ExclusionReason, e5FileInstructions, E5_INSTRUCTIONS, E5_REFERENCE_FILES } from "../instructions.js";
 import { resolveHfDatasetDir, type ResolveOptions } from "../resolve.js";
 import type { TrainingSource } from "../sample.js";
 import { checkRecord, textField } from "../validate.js";
@@ -13,7 +13,7 @@ type E5Line = z.output<typeof E5Line>;
 export interface E5Options extends IndexOptions, Pick<ResolveOptions, "revision" | "env"> {
   /** Instructions for file names the built-in table does not know (or to override it): name → one or two (alternating). */
   instructions?: Record<string, string | readonly string[]>;
-  /** Only these files (names without .jsonl); default all *.jsonl in the folder. */
+  /** Only these files (names without .jsonl); default the reference's 12 (E5_REFERENCE_FILES). */
   files?: readonly string[];
   /** What to do with a file whose instruction is unknown: "error" (default) or "skip". */
   unknownFiles?: "error" | "skip";
@@ -43,9 +43,16 @@ export const e5Kind: RecordKind<E5Line> = {
 export async function openE5(dir: string, options: E5Options = {}): Promise<TrainingSource> {
   const { root } = await resolveHfDatasetDir(dir, options);
   const onDisk = (await readdir(root)).filter((f) => f.endsWith(".jsonl")).map((f) => f.slice(0, -".jsonl".length));
-  const names = options.files ? [...options.files] : onDisk;
+  // By default the reference's file set: other files in the folder are reported, never silently mixed in.
+  const names = options.files ? [...options.files] : E5_REFERENCE_FILES.filter((n) => onDisk.includes(n));
   const missing = names.filter((n) => !onDisk.includes(n));
   if (missing.length > 0) throw new Error(`${root}: no ${missing.map((n) => `${n}.jsonl`).join(", ")} (found: ${onDisk.join(", ") || "no .jsonl files"})`);
+  const notRead = options.files
+    ? []
+    : [
+        ...onDisk.filter((n) => !names.includes(n)).map((n) => `${join(root, `${n}.jsonl`)} (${e5ExclusionReason(n)})`),
+        ...E5_REFERENCE_FILES.filter((n) => !onDisk.includes(n)).map((n) => `${join(root, `${n}.jsonl`)} (missing: a reference file)`),
+      ];
   const files: SourceFile[] = [];
   const unknown: string[] = [];
   for (const name of names.sort()) {
@@ -65,6 +72,6 @@ export async function openE5(dir: string, options: E5Options = {}): Promise<Trai
     );
   }
   if (files.length === 0) throw new Error(`${root}: no E5 files to read`);
-  const skipped = unknown.map((name) => `${join(root, `${name}.jsonl`)} (no instruction known)`);
+  const skipped = [...notRead, ...unknown.map((name) => `${join(root, `${name}.jsonl`)} (no instruction known)`)];
   return IndexedSource.open(e5Kind, files, options, skipped);
 }
