@@ -19,7 +19,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-const text = (p: Passage) => (p.title ? `${p.title} ${p.text}` : p.text);
+// The reference's `title + " " + text`, written out here: an empty title leaves a leading space.
+const text = (p: Passage) => `${p.title ?? ""} ${p.text}`;
 const all = (s: TrainingSource) => Array.from({ length: s.size }, (_, i) => i);
 
 describe("openMsmarcoInstructions", () => {
@@ -32,11 +33,11 @@ describe("openMsmarcoInstructions", () => {
     expect(MSMARCO_INSTRUCTION).toBe("Retrieve text based on user query");
   });
 
-  it("gives 15 negatives: new_negatives first, then negative_passages, repeating only when too few exist", async () => {
+  it("gives 15 negatives: at most 3 new_negatives first, then negative_passages, repeating only when too few exist", async () => {
     const samples = await source.read(all(source), { seed: 11 });
     for (const [i, sample] of samples.entries()) {
       const row = rows[i]!;
-      const fresh = (row.new_negatives ?? []).map(text).slice(0, 15);
+      const fresh = (row.new_negatives ?? []).map(text).slice(0, 3);
       expect(sample.negatives.length).toBe(15);
       expect(sample.negatives.slice(0, fresh.length)).toEqual(fresh);
       const drawn = sample.negatives.slice(fresh.length);

@@ -43,8 +43,10 @@ const DataSchema = z.discriminatedUnion("source", [
     source: z.literal("msmarco-w-instructions"),
     /** Folder or parquet file of the HF dataset, or its id in the local HF cache. */
     path: z.string().min(1),
-    /** Hard negatives per query (instruction-aware new_negatives first). */
+    /** Hard negatives per query: up to new_negatives from new_negatives first, the rest sampled from negative_passages. */
     negatives: positiveInt.default(15),
+    /** At most this many instruction-aware negatives (the reference takes 3). */
+    new_negatives: z.int().nonnegative().default(3),
     instruction: z.string().nullable().default(null),
     ...capFields,
   }),

@@ -47,7 +47,7 @@ export function sourceSpec(data: TrainConfig["data"], seed: number): SourceSpec 
     case "e5":
       return { kind: "e5", path: data.path, ...caps, ...(data.max_per_file === null ? {} : { maxPerFile: data.max_per_file }), ...(data.files === null ? {} : { files: data.files }) };
     case "msmarco-w-instructions":
-      return { kind: "msmarco-w-instructions", path: data.path, ...caps, negatives: data.negatives, ...(data.instruction === null ? {} : { instruction: data.instruction }) };
+      return { kind: "msmarco-w-instructions", path: data.path, ...caps, negatives: data.negatives, newNegatives: data.new_negatives, ...(data.instruction === null ? {} : { instruction: data.instruction }) };
     case "reasonaug":
       return { kind: "reasonaug", path: data.path, ...caps };
     case "custom":

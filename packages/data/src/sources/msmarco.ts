@@ -28,18 +28,24 @@ type MsmarcoRow = z.output<typeof MsmarcoRow>;
 
 export const MSMARCO_SOURCE = "msmarco-w-instructions";
 
-/** title + " " + text, as the reference builds documents (no leading space when the title is empty). */
+/**
+ * title + " " + text, exactly as the reference builds documents: with an empty title the text keeps its leading
+ * space, which changes the first token, so it is kept for comparable training data.
+ */
 export function passageText(passage: Passage): string {
-  return passage.title ? `${passage.title} ${passage.text}` : passage.text;
+  return `${passage.title ?? ""} ${passage.text}`;
 }
 
+/** The reference takes at most this many instruction-aware negatives, then samples the rest from negative_passages. */
+export const MAX_NEW_NEGATIVES = 3;
+
 /**
- * `count` negatives: new_negatives first (in order), then passages drawn from negative_passages without
+ * `count` negatives: up to `maxNew` new_negatives first (in order), then passages drawn from negative_passages without
  * replacement. Only when too few distinct passages exist is the rest drawn with replacement, after
  * every available passage has been used once. Passages already among new_negatives (same docid) are not drawn again.
  */
-export function pickNegatives(newNegatives: readonly Passage[], pool: readonly Passage[], count: number, rng: Rng): string[] {
-  const chosen = newNegatives.slice(0, count).map(passageText);
+export function pickNegatives(newNegatives: readonly Passage[], pool: readonly Passage[], count: number, rng: Rng, maxNew = MAX_NEW_NEGATIVES): string[] {
+  const chosen = newNegatives.slice(0, Math.min(count, maxNew)).map(passageText);
   const taken = new Set(newNegatives.map((p) => p.docid).filter((d) => d !== null && d !== undefined).map(String));
   const candidates = pool.filter((p) => p.docid === null || p.docid === undefined || !taken.has(String(p.docid)));
   const need = count - chosen.length;
@@ -56,9 +62,11 @@ export interface MsmarcoOptions extends IndexOptions, ResolveOptions {
   negatives?: number;
   /** Query instruction (default "Retrieve text based on user query"). */
   instruction?: string;
+  /** At most this many of them from new_negatives (default 3, as the reference). */
+  newNegatives?: number;
 }
 
-export function msmarcoKind(negatives: number, instruction: string): RecordKind<MsmarcoRow> {
+export function msmarcoKind(negatives: number, instruction: string, maxNew = MAX_NEW_NEGATIVES): RecordKind<MsmarcoRow> {
   if (!Number.isInteger(negatives) || negatives < 0) throw new RangeError(`negatives must be a non-negative integer, got ${negatives}`);
   return {
     kind: MSMARCO_SOURCE,
@@ -73,7 +81,7 @@ export function msmarcoKind(negatives: number, instruction: string): RecordKind<
         instruction,
         query: row.query,
         positive: passageText(row.positive_passages[0]!),
-        negatives: pickNegatives(row.new_negatives ?? [], row.negative_passages ?? [], negatives, rng),
+        negatives: pickNegatives(row.new_negatives ?? [], row.negative_passages ?? [], negatives, rng, maxNew),
       };
     },
   };
@@ -85,7 +93,7 @@ export function msmarcoKind(negatives: number, instruction: string): RecordKind<
  */
 export async function openMsmarcoInstructions(ref: string, options: MsmarcoOptions = {}): Promise<TrainingSource> {
   const found = await resolveHfDataset(ref, options);
-  const kind = msmarcoKind(options.negatives ?? 15, options.instruction ?? MSMARCO_INSTRUCTION);
+  const kind = msmarcoKind(options.negatives ?? 15, options.instruction ?? MSMARCO_INSTRUCTION, options.newNegatives ?? MAX_NEW_NEGATIVES);
   const files = found.files.map((path) => ({ path, format: found.format, label: MSMARCO_SOURCE }));
   return IndexedSource.open(kind, files, options);
 }
