@@ -134,6 +134,8 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       warnings,
       ...(plotFile ? { plotFile } : {}),
       ...(options.command ? { command: options.command } : {}),
+      ...(options.settings?.brightProtocol ? { protocol: options.settings.brightProtocol } : {}),
+      ...(options.settings?.followirScoring ? { followirScoring: options.settings.followirScoring } : {}),
       ...(options.notes?.length ? { notes: options.notes } : {}),
     }),
   );

@@ -45,12 +45,19 @@ export interface FollowIrScores {
   pMRRQueries: number;
 }
 
-export function scoreFollowIr(ogRun: Run, changedRun: Run, qrelsOg: Qrels, qrelsChanged: Qrels): FollowIrScores {
+/** "paired": each run against its own judgements (right); "mteb-1.14": crosswise, as MTEB 1.14.12 scored them. */
+export const FOLLOWIR_SCORINGS = ["paired", "mteb-1.14"] as const;
+export type FollowIrScoring = (typeof FOLLOWIR_SCORINGS)[number];
+
+export function scoreFollowIr(ogRun: Run, changedRun: Run, qrelsOg: Qrels, qrelsChanged: Qrels, scoring: FollowIrScoring = "paired"): FollowIrScores {
   const result = pMRR(ogRun, changedRun, qrelsOg, qrelsChanged);
+  // MTEB 1.14.12 (and the paper's fork) fill their qrels dicts crosswise: the og run is scored against the changed
+  // judgements and the changed run against the og ones. p-MRR is unaffected; the secondary measures are not.
+  const crosswise = scoring === "mteb-1.14";
   return {
     pMRR: result.value,
-    og: scoreRun(qrelsOg, ogRun).scores,
-    changed: scoreRun(qrelsChanged, changedRun).scores,
+    og: scoreRun(crosswise ? qrelsChanged : qrelsOg, ogRun).scores,
+    changed: scoreRun(crosswise ? qrelsOg : qrelsChanged, changedRun).scores,
     pMRRQueries: result.perQuery.size,
   };
 }

@@ -35,7 +35,22 @@ export interface RunSettings {
   instruction?: string;
   progress?: ProgressReporter;
   log?: (line: string) => void;
+  /** How FollowIR's secondary measures pair runs and judgements (default "paired"); see FOLLOWIR_SCORINGS. */
+  followirScoring?: "paired" | "mteb-1.14";
+  /** How BRIGHT's excluded ids are treated (default "bright"); see BRIGHT_PROTOCOLS. */
+  brightProtocol?: BrightProtocol;
 }
+
+/**
+ * BRIGHT's excluded ids under the three protocols that published numbers were produced with:
+ * - "bright": removed from the ranking (BRIGHT's own evaluation code);
+ * - "mteb-1.14": ignored, so they stay ranked (MTEB 1.14.12);
+ * - "paper": their scores set to 0 and the run re-sorted (the paper's modified MTEB). With cosine scores 0 is not
+ *   the bottom: a document scoring below 0 still ranks under an excluded one. The paper paired queries with their
+ *   exclusion lists by position (results order zipped with the examples); dembed pairs them by query id.
+ */
+export const BRIGHT_PROTOCOLS = ["bright", "mteb-1.14", "paper"] as const;
+export type BrightProtocol = (typeof BRIGHT_PROTOCOLS)[number];
 
 /** A file-name-safe form of a system name. */
 export function slug(name: string): string {

@@ -6,6 +6,8 @@ const Published = z.object({
   source: z.string(),
   scores: z.record(z.string(), z.number()),
   average: z.number().nullable(),
+  /** BRIGHT: the exclusion protocol the numbers were produced under (see BRIGHT_PROTOCOLS). */
+  protocol: z.enum(["bright", "mteb-1.14", "paper"]).optional(),
 });
 
 const TaskDef = z.object({
@@ -26,6 +28,8 @@ const BenchmarkDef = z.object({
   title: z.string(),
   dataset: z.string().optional(),
   revision: z.string().nullable(),
+  /** Revisions other evaluations read, named by who read them (recorded in the report). */
+  knownRevisions: z.record(z.string(), z.string()).optional(),
   instruction: z.string(),
   mtebName: z.string().optional(),
   contextLengths: z.array(z.number().int().positive()).optional(),

@@ -1,3 +1,4 @@
+import type { BrightProtocol } from "../systems.js";
 import type { FollowIrTaskResult } from "../runners/followir.js";
 import type { RetrievalTaskResult } from "../runners/retrieval.js";
 import type { System } from "../systems.js";
@@ -23,7 +24,17 @@ export interface ReportInput {
   plotFile?: string;
   command?: string;
   notes?: string[];
+  /** FollowIR: how the secondary measures paired runs and judgements. */
+  followirScoring?: "paired" | "mteb-1.14";
+  /** BRIGHT: how excluded ids were treated in this run. */
+  protocol?: BrightProtocol;
 }
+
+const PROTOCOL_TEXT: Record<BrightProtocol, string> = {
+  bright: "removed from the ranking, as BRIGHT's own evaluation does",
+  "mteb-1.14": "kept in the ranking, as MTEB 1.14.12 does",
+  paper: "scored 0 and re-ranked, as the paper's modified MTEB did",
+};
 
 const pct = (v: number | undefined | null) => (v === undefined || v === null || Number.isNaN(v) ? "–" : (v * 100).toFixed(1));
 const num = (v: number | undefined | null) => (v === undefined || v === null ? "–" : v.toFixed(1));
@@ -83,19 +94,35 @@ export function markdownReport(input: ReportInput): string {
   out.push("");
 
   const published = def.published;
+  const protocol = input.benchmark === "bright" ? (input.protocol ?? "bright") : undefined;
+  // Numbers produced under another exclusion protocol are shown, marked, never silently side by side.
+  const foreign = (p: (typeof published)[number]) => protocol !== undefined && p.protocol !== undefined && p.protocol !== protocol;
+  const mark = (p: (typeof published)[number], v: string) => (foreign(p) && v !== "–" ? `${v} †` : v);
   const header = ["Task", "Metric", ...published.map((p) => `${p.system} (published)`), ...input.systems.map((s) => `**${s.system.name}**`)];
   const rows = tasks.map((t) => [
     t.label,
     label(t.mainMetric) + (t.perContextLength ? " (mean over lengths)" : ""),
-    ...published.map((p) => num(p.scores[t.id])),
+    ...published.map((p) => mark(p, num(p.scores[t.id]))),
     ...input.systems.map((s) => pct(resultOf(s, t.id)?.mainScore)),
   ]);
   const meanOf = (s: SystemRun) => {
     const scores = tasks.map((t) => resultOf(s, t.id)?.mainScore).filter((v): v is number => v !== undefined);
     return scores.length === tasks.length && scores.length > 0 ? scores.reduce((a, b) => a + b, 0) / scores.length : undefined;
   };
-  rows.push(["**Average**", "", ...published.map((p) => num(p.average)), ...input.systems.map((s) => pct(meanOf(s)))]);
+  rows.push(["**Average**", "", ...published.map((p) => mark(p, num(p.average))), ...input.systems.map((s) => pct(meanOf(s)))]);
   out.push("## Scores (×100)", "", table(header, rows), "");
+  if (protocol !== undefined) {
+    const others = published.filter(foreign);
+    out.push(
+      `Excluded ids: protocol \`${protocol}\` (${PROTOCOL_TEXT[protocol]}).` +
+        (others.length > 0
+          ? ` † Not comparable: ${others.map((p) => p.system).join(", ")} were produced under protocol \`${others[0]!.protocol}\`` +
+            ` (${PROTOCOL_TEXT[others[0]!.protocol!]}); rerun with \`--protocol ${others[0]!.protocol}\` to compare with them.`
+          : ""),
+      "",
+    );
+    if (def.knownRevisions) out.push(`Dataset revisions elsewhere: ${Object.entries(def.knownRevisions).map(([who, rev]) => `${who} read ${rev}`).join("; ")}.`, "");
+  }
   out.push(
     `Published averages cover all ${def.tasks.length} tasks of the benchmark; this run's average covers the ${tasks.length} task(s) above. ` +
       `Published numbers come from: ${[...new Set(published.map((p) => p.source))].join("; ")}.`,
@@ -117,6 +144,11 @@ export function markdownReport(input: ReportInput): string {
         return [pct(r?.scores.pMRR), `${label(t.secondaryMetric ?? "")} ${pct(r?.scores.og[t.secondaryMetric ?? ""])}`];
       }),
     ]);
+    const crosswise = input.followirScoring === "mteb-1.14";
+    out.push(
+      `Secondary measures: \`${input.followirScoring ?? "paired"}\` scoring (${crosswise ? "crosswise, as MTEB 1.14.12 and the paper's fork: the og run against qrels_changed, the changed run against qrels_og" : "each run against its own judgements; MTEB 1.14.12 paired them crosswise, so its MAP@1000 / nDCG@5 differ — rerun with `--followir-scoring mteb-1.14` to compare"}). p-MRR is the same under both.`,
+      "",
+    );
     out.push("## FollowIR detail (×100)", "", table(["Task", ...input.systems.flatMap((s) => [`${s.system.name} p-MRR`, `${s.system.name} og run`])], frows), "");
   }
 

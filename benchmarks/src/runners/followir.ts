@@ -69,7 +69,7 @@ export async function runFollowIrTask(
     }
     [runOg, runChanged] = runs as [Run, Run];
   }
-  const scores = scoreFollowIr(runOg, runChanged, task.qrelsOg, task.qrelsChanged);
+  const scores = scoreFollowIr(runOg, runChanged, task.qrelsOg, task.qrelsChanged, settings.followirScoring ?? "paired");
   return {
     kind: "followir",
     benchmark: "followir",

@@ -50,7 +50,7 @@ async function denseRun(
   addStats(stats, queries);
   const searcher = new DenseSearcher(
     { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
-    { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...(split.excluded ? { exclude: split.excluded } : {}) },
+    { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) },
   );
   // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
   const chunk = settings.docChunk ?? 1024;
@@ -67,6 +67,23 @@ async function denseRun(
   }
   dBar.stop();
   return searcher.run();
+}
+
+/** The ids the searcher drops from the ranking: BRIGHT's exclusions, under its own protocol only. */
+function removedIds(split: RetrievalSplit, settings: RunSettings): { exclude?: Record<string, string[]> } {
+  const protocol = settings.brightProtocol ?? "bright";
+  return split.excluded !== undefined && protocol === "bright" ? { exclude: split.excluded } : {};
+}
+
+/** The paper's protocol: an excluded id found in a query's results scores 0; scoring then re-sorts the run. */
+export function zeroExcluded(run: Run, excluded: Record<string, string[]>): Run {
+  const out: Run = {};
+  for (const [qid, docs] of Object.entries(run)) {
+    const zeroed = { ...docs };
+    for (const id of excluded[qid] ?? []) if (id in zeroed) zeroed[id] = 0;
+    out[qid] = zeroed;
+  }
+  return out;
 }
 
 /**
@@ -89,12 +106,13 @@ export async function runRetrievalTask(
     let run: Run;
     if (system.kind === "bm25") {
       const bar = (settings.progress ?? silentProgress).start(`${label} BM25`, split.queries.length);
-      run = bm25Search(split.queries, split.corpus, { ...system.options, k: settings.topK ?? 1000, ...(split.excluded ? { exclude: split.excluded } : {}) });
+      run = bm25Search(split.queries, split.corpus, { ...system.options, k: settings.topK ?? 1000, ...removedIds(split, settings) });
       bar.update(split.queries.length);
       bar.stop();
     } else {
       run = await denseRun(split, system, instruction, settings, label, stats);
     }
+    if (split.excluded !== undefined && settings.brightProtocol === "paper") run = zeroExcluded(run, split.excluded);
     const { scores, numQueries } = scoreRun(split.qrels, run);
     const mainScore = scores[mainMetric];
     if (mainScore === undefined) throw new Error(`task ${task.taskId}: main metric ${mainMetric} was not computed`);

@@ -68,6 +68,25 @@ describe("dembed bench / eval", () => {
     await expect(run(["bench", "bright", "--model", "bm25", "--data", data, "--out", out, "--no-cache"])).rejects.toThrow(/no task could be run/);
   });
 
+  it("the report names the BRIGHT protocol and marks published numbers of another protocol as not comparable", async () => {
+    const out = temp();
+    await run(["bench", "bright", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--tasks", "biology"]);
+    const byDefault = readFileSync(join(out, "bright", "report.md"), "utf8");
+    expect(byDefault).toMatch(/Excluded ids: protocol `bright` \(removed from the ranking/);
+    expect(byDefault).toMatch(/\| \*\*Average\*\* \| +\| 14\.3 \| 17\.4 \| 21\.8 \| 25\.0 † \| 33\.0 † \|/);
+    expect(byDefault).toMatch(/† Not comparable: .*Dream-7B embedder.* were produced under protocol `paper`/);
+    expect(byDefault).toMatch(/the paper's code read 3066d29; MTEB 1\.14\.12 read a75a0eb/);
+    await run(["bench", "bright", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--tasks", "biology", "--protocol", "paper"]);
+    const paper = readFileSync(join(out, "bright", "report.md"), "utf8");
+    expect(paper).toMatch(/\| 14\.3 † \| 17\.4 † \| 21\.8 † \| 25\.0 \| 33\.0 \|/);
+  });
+
+  it("the FollowIR report names its scoring", async () => {
+    const out = temp();
+    await run(["bench", "followir", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--followir-scoring", "mteb-1.14"]);
+    expect(readFileSync(join(out, "followir", "report.md"), "utf8")).toMatch(/Secondary measures: `mteb-1\.14` scoring \(crosswise/);
+  });
+
   it("eval takes <benchmark>:<task> arguments across benchmarks", async () => {
     const out = temp();
     const printed = await run(["eval", "longembed:passkey", "bright:pony", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache"]);

@@ -69,6 +69,8 @@ const Config = z
     synthetic: z.enum(["auto", "always", "never"]),
     instruction: z.string(),
     topK: z.number().int().positive(),
+    protocol: z.enum(["bright", "mteb-1.14", "paper"]),
+    followirScoring: z.enum(["paired", "mteb-1.14"]),
   })
   .partial()
   .strict();
@@ -309,6 +311,8 @@ async function runWork(
           batchSize,
           ...(options.cache === false ? {} : { cacheDir: resolve(options.cache ?? DEFAULTS.cache) }),
           ...(options.topK ? { topK: options.topK } : {}),
+          ...(options.protocol ? { brightProtocol: options.protocol } : {}),
+          ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
           progress: progress.reporter,
           log: progress.log,
         },
@@ -353,6 +357,14 @@ export function addEvalOptions(cmd: Command): Command {
     .addOption(new Option("--synthetic <when>", "passkey/needle: generate when real data is missing (auto), always, or never").choices(["auto", "always", "never"]))
     .option("--instruction <text>", "replace the benchmark's query instruction")
     .option("--top-k <n>", "documents kept per query (default 1000)", positiveInt)
+    .addOption(
+      new Option("--protocol <name>", "BRIGHT excluded ids: removed (bright, default), kept ranked (mteb-1.14), or scored 0 as the paper did (paper)").choices([
+        "bright",
+        "mteb-1.14",
+        "paper",
+      ]),
+    )
+    .addOption(new Option("--followir-scoring <name>", "FollowIR secondary measures: each run against its own qrels (paired, default) or crosswise as MTEB 1.14.12 (mteb-1.14)").choices(["paired", "mteb-1.14"]))
     .option("--config <file>", "JSON file with any of these options (camelCase keys); flags override it");
 }
 
