@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,20 @@ describe("dembed bench / eval", () => {
     await run(["bench", "bright", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--tasks", "biology", "--protocol", "paper"]);
     const paper = readFileSync(join(out, "bright", "report.md"), "utf8");
     expect(paper).toMatch(/\| 14\.3 † \| 17\.4 † \| 21\.8 † \| 25\.0 \| 33\.0 \|/);
+  });
+
+  it("BRIGHT long-document mode runs the domains that have long documents and lists the others as skipped", async () => {
+    const data = temp();
+    cpSync(join(FIXTURES, "xlangai"), join(data, "xlangai"), { recursive: true });
+    const bright = join(data, "xlangai/BRIGHT");
+    mkdirSync(join(bright, "long_documents"));
+    cpSync(join(bright, "documents/biology-00000-of-00001.parquet"), join(bright, "long_documents/biology-00000-of-00001.parquet"));
+    const out = temp();
+    let said = "";
+    const printed = await run(["bench", "bright", "--model", "bm25", "--data", data, "--out", out, "--no-cache", "--long-documents"], (l) => (said += l));
+    expect(printed).toMatch(/BM25\s+biology\s+\d/);
+    expect(said).toMatch(/skipped pony: data not found/);
+    expect(readFileSync(join(out, "bright", "report.md"), "utf8")).toMatch(/pony.*long_documents/);
   });
 
   it("the FollowIR report names its scoring", async () => {

@@ -70,6 +70,7 @@ const Config = z
     instruction: z.string(),
     topK: z.number().int().positive(),
     protocol: z.enum(["bright", "mteb-1.14", "paper"]),
+    longDocuments: z.boolean(),
     followirScoring: z.enum(["paired", "mteb-1.14"]),
   })
   .partial()
@@ -299,6 +300,7 @@ async function runWork(
         load: {
           ...(options.data ? { dataDir: resolve(options.data) } : {}),
           synthetic: options.synthetic ?? "auto",
+          ...(options.longDocuments ? { brightLong: true } : {}),
           ...(options.lengths ? { contextLengths: options.lengths } : {}),
           generator: {
             seed: options.seed ?? DEFAULTS.seed,
@@ -364,6 +366,7 @@ export function addEvalOptions(cmd: Command): Command {
         "paper",
       ]),
     )
+    .option("--long-documents", "BRIGHT: rank the long documents (long_documents, gold_ids_long); domains without them are skipped and listed")
     .addOption(new Option("--followir-scoring <name>", "FollowIR secondary measures: each run against its own qrels (paired, default) or crosswise as MTEB 1.14.12 (mteb-1.14)").choices(["paired", "mteb-1.14"]))
     .option("--config <file>", "JSON file with any of these options (camelCase keys); flags override it");
 }
