@@ -22,7 +22,7 @@ class LookupEncoder implements TextEncoder {
 const task: RetrievalTaskData = {
   benchmark: "bright",
   taskId: "leetcode",
-  source: { kind: "generated", dataset: "hand-made" },
+  source: { kind: "generated", dataset: "hand-made", revision: null },
   warnings: [],
   splits: [
     {

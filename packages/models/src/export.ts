@@ -2,7 +2,7 @@
 //   onnx/model.onnx + onnx/model.onnx_data (the weights, copied in their stored dtype), config.json, tokenizer files.
 // The graph is the general masked one with the attention mode fixed, so any padding works without dembed's batch
 // reshuffling; its inputs are input_ids and attention_mask and its output last_hidden_state.
-import { copyFile, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toModelProto } from "@dembed/onnx";
 import type { AttentionMode } from "./config.js";
@@ -11,6 +11,7 @@ import type { ComputeDtype } from "./graph/inputs.js";
 import { loadModel } from "./model.js";
 import type { ResolveOptions } from "./resolve.js";
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from "./tokenizer/index.js";
+import { withProfileTemplate } from "./tokenizer/post-processor.js";
 
 export interface ExportOptions {
   /** Default: the architecture's own. */
@@ -95,7 +96,17 @@ export async function exportModel(ref: string, outDir: string, options: ExportOp
     dembed: { attention, exported_from: ref },
   };
   await writeAtomic(join(outDir, "config.json"), (tmp) => writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`));
-  for (const file of [TOKENIZER_FILE, TOKENIZER_CONFIG_FILE]) {
+  const tokenizerSource = join(model.dir, TOKENIZER_FILE);
+  let tokenizerJson: Record<string, unknown>;
+  try {
+    tokenizerJson = JSON.parse(await readFile(tokenizerSource, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${tokenizerSource}: cannot read (${(e as Error).message})`);
+  }
+  // The profile's BOS/EOS go into the file, so clients other than dembed produce dembed's token ids.
+  const exportedTokenizer = withProfileTemplate(tokenizerJson, model.spec.tokenizer.profile, tokenizerSource);
+  await writeAtomic(join(outDir, TOKENIZER_FILE), (tmp) => writeFile(tmp, JSON.stringify(exportedTokenizer)));
+  for (const file of [TOKENIZER_CONFIG_FILE]) {
     try {
       await writeAtomic(join(outDir, file), (tmp) => copyFile(join(model.dir, file), tmp));
     } catch (e) {

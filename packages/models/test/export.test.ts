@@ -4,10 +4,11 @@
 // so the check uses the two Qwen-tokenizer architectures.
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { env, pipeline } from "@huggingface/transformers";
+import { AutoModel, AutoTokenizer, env, pipeline } from "@huggingface/transformers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Embedder } from "../src/embedder.js";
 import { exportModel } from "../src/export.js";
+import { padBatch } from "../src/tokenizer/index.js";
 import { createTinyModel } from "../src/tiny.js";
 import { relativeError, tempDir } from "./helpers.js";
 
@@ -39,6 +40,35 @@ describe.each([["qwen2", "causal"], ["Dream", "bidirectional"]] as const)("expor
     } finally {
       await embedder.dispose();
       await extractor.dispose();
+    }
+  });
+});
+
+// Every architecture, Llama 3 (whose tokenizer.json adds no BOS by itself) included: a client reading only the exported
+// folder gets dembed's token ids, and the graph gives dembed's hidden states for them at every position.
+describe.each(["llama", "qwen2", "Dream", "qwen3"] as const)("export %s tokenizer", (arch) => {
+  it("gives other clients dembed's token ids and hidden states", async () => {
+    const source = await createTinyModel(arch, join(root.dir, `${arch}-tok-src`), { seed: 9 });
+    const out = join(root.dir, `${arch}-tok-onnx`);
+    await exportModel(source, out);
+    const tokenizer = await AutoTokenizer.from_pretrained(out, { local_files_only: true });
+    const model = await AutoModel.from_pretrained(out, { local_files_only: true, dtype: "fp32" });
+    // The text alone: the profile's BOS/EOS but not its prompt template, which is text a caller chooses.
+    const embedder = await Embedder.load(source, { pooling: "mean", threads: 1, promptTemplate: "{input}" });
+    try {
+      for (const text of TEXTS) {
+        const rows = embedder.tokenize([text]);
+        const ours = [...rows.rows[0]!.ids];
+        const theirIds = tokenizer(text);
+        expect(Array.from(theirIds.input_ids.data as BigInt64Array, Number)).toEqual(ours);
+        const hidden = await embedder.forward(padBatch([rows.rows[0]!], rows.profile));
+        const theirs = (await model(theirIds)).last_hidden_state;
+        expect(theirs.dims).toEqual([1, ours.length, embedder.dimension]);
+        expect(relativeError(theirs.data as Float32Array, hidden.data)).toBeLessThan(1e-5);
+      }
+    } finally {
+      await embedder.dispose();
+      await model.dispose();
     }
   });
 });
