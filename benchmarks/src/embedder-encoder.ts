@@ -13,6 +13,8 @@ export interface EmbedderEncoderInfo {
   readonly weights: string;
   readonly maxLength: { readonly query: number; readonly document: number };
   readonly dtype: string;
+  /** How the weights were held (fp32, bf16, int8, int4): quantized weights give other vectors. */
+  readonly weightFormat?: string;
   readonly device: string;
   readonly ortVersion: string | null;
   /** A LoRA adapter applied to the model, if any. */
@@ -42,6 +44,7 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
     promptTemplate: embedder.promptTemplate ?? null,
     maxLength: maxLengthLabel(info.maxLength),
     dtype: info.dtype,
+    weights: info.weightFormat ?? "fp32",
   };
   const cacheKey: Record<string, string | number> = {
     model: info.model,
@@ -53,6 +56,8 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
     promptTemplate: settings.promptTemplate ?? "none",
     maxLength: settings.maxLength,
     dtype: settings.dtype,
+    // fp32 and bf16 give identical vectors, so they share cached embeddings (and keep the keys caches already have).
+    ...(settings.weights === "int8" || settings.weights === "int4" ? { weightFormat: settings.weights } : {}),
     adapter: info.adapter?.dir ?? "none",
     adapterFingerprint: info.adapter?.fingerprint ?? "none",
   };

@@ -112,7 +112,7 @@ describe("an adapter embeds through the Embedder as it did in training", () => {
     const lines: string[] = [];
     const encoder = await makeEncoder({ model: modelDir, adapter: adapterDir, device: "cpu", batchSize: 4 }, (l) => lines.push(l));
     try {
-      expect(lines).toEqual([expect.stringMatching(/from dembed_adapter\.json: attention bidirectional, pooling weighted_mean, skip_instruction false, prompt_template "Input: \{input\} End\.", max_length query 20 \/ document 24$/)]);
+      expect(lines).toEqual([expect.stringMatching(/from dembed_adapter\.json: attention bidirectional, pooling weighted_mean, skip_instruction false, prompt_template "Input: \{input\} End\.", max_length query 20 \/ document 24$/), expect.stringMatching(/: --weights auto: fp32, /)]);
       const queries = await encoder.encode(QUERIES, { role: "query", instruction: INSTRUCTION });
       const docs = await encoder.encode(DOCS, { role: "document" });
       expect(docs.truncatedFlags).toEqual([true, false]);
@@ -142,7 +142,7 @@ describe("an adapter embeds through the Embedder as it did in training", () => {
     const lines: string[] = [];
     const encoder = await makeEncoder({ model: modelDir, adapter: bare, device: "cpu", batchSize: 4, maxLength: 32 }, (l) => lines.push(l));
     try {
-      expect(lines).toEqual([`adapter ${bare}: no ${SETTINGS_FILE}; settings come from flags and defaults`]);
+      expect(lines).toEqual([`adapter ${bare}: no ${SETTINGS_FILE}; settings come from flags and defaults`, expect.stringMatching(/: --weights auto: fp32, /)]);
       expect(encoder.describe()).toMatchObject({ attention: "causal", pooling: "mean", skipInstruction: true, promptTemplate: null, maxLength: 32, settingsFromAdapter: [] });
     } finally {
       await encoder.dispose?.();

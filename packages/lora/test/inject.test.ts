@@ -36,6 +36,7 @@ function trainedAdapter(targets: string[]): LoraAdapter {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "dembed-lora-"));
+  process.env.DEMBED_CACHE = join(root, "cache"); // quantized copies stay in this test's folder
   modelDir = await createTinyModel("qwen2", join(root, "qwen2"), { seed: 4 });
   model = await loadModel(modelDir);
   adapter = trainedAdapter(["q", "k", "v", "o", "gate", "up", "down"]);
@@ -121,6 +122,31 @@ describe("LoRA injection", () => {
       await Promise.all([a, b, c, base].map((e) => e.dispose()));
     }
     await expect(mergeAdapterIntoModel(modelDir, loaded, mergedDir)).rejects.toThrow(/already exists/);
+  });
+});
+
+describe("adapters on a quantized base (QLoRA-style inference)", () => {
+  it("move int8/int4 embeddings as they move fp32 ones, within the formats' bounds", async () => {
+    const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0) / Math.hypot(...a) / Math.hypot(...b);
+    const opts = { maxLength: 64, threads: 1 } as const;
+    const encode = async (weights: "fp32" | "int8" | "int4", withAdapter: boolean) => {
+      const e = await Embedder.load(modelDir, { ...opts, weights, ...(withAdapter ? { adapter: loraLinearAdapter(adapter) } : {}) });
+      try {
+        return await e.encode(TEXTS);
+      } finally {
+        await e.dispose();
+      }
+    };
+    const [base, adapted] = [await encode("fp32", false), await encode("fp32", true)];
+    // Bounds of packages/models/test/weight-formats.test.ts (tiny random models), per embedding.
+    for (const [format, bound] of [["int8", 0.9995], ["int4", 0.97]] as const) {
+      const quantizedAdapted = await encode(format, true);
+      quantizedAdapted.forEach((row, i) => {
+        expect(cosine(row, adapted[i]!)).toBeGreaterThan(bound);
+        // The adapter's own move is far larger than the quantization error, so the check above is about the adapter.
+        expect(1 - cosine(adapted[i]!, base[i]!)).toBeGreaterThan(10 * (1 - cosine(row, adapted[i]!)));
+      });
+    }
   });
 });
 

@@ -8,6 +8,9 @@ import type { ComputeDtype } from "./graph/inputs.js";
 import { loadModel, type LoadedModel } from "./model.js";
 import type { ResolveOptions } from "./resolve.js";
 import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
+import { prepareWeights } from "./load-weights.js";
+import type { QuantizeProgress } from "./quantized.js";
+import { availableMemory, fittingBatch, type WeightChoice, type WeightFormat } from "./weight-format.js";
 import { encodeForEmbedding, loadTokenizer, padBatch, profileWithTemplate, type EncodedBatch, type EncodedRows, type Tokenizer, type TokenizerProfile } from "./tokenizer/index.js";
 
 /**
@@ -47,6 +50,17 @@ export interface EmbedderOptions {
   /** An already loaded tokenizer for this model (loading Qwen's takes seconds). */
   readonly tokenizer?: Tokenizer;
   readonly logger?: Logger;
+  /**
+   * How the weights are held: fp32, bf16 (a BF16/F16 checkpoint as stored, widened per layer at run time), int8 or
+   * int4 (MatMulNBits, quantized at load and cached), or auto (default): the most faithful that fits in memory.
+   */
+  readonly weights?: WeightChoice;
+  /** Bytes the memory plan may use (default: what the OS reports available). */
+  readonly memoryBytes?: number;
+  /** One-line notes: what --weights auto picked, a batch lowered to fit in memory. */
+  readonly onNotice?: (message: string) => void;
+  /** Progress of quantizing at load (int8/int4 without a cached copy). */
+  readonly onLoadProgress?: (p: QuantizeProgress) => void;
 }
 
 export interface EmbedOptions {
@@ -81,7 +95,11 @@ export class Embedder {
     readonly model: LoadedModel,
     readonly tokenizer: Tokenizer,
     readonly session: DecoderSession,
-    options: EmbedderOptions,
+    private readonly options: EmbedderOptions,
+    /** How the weights are held (what --weights auto resolved to). */
+    readonly weightFormat: WeightFormat = "fp32",
+    /** Weights + runtime baseline: what a memory budget keeps besides activations. */
+    private readonly fixedBytes = 0,
   ) {
     this.pooling = options.pooling ?? "mean";
     this.maxLength = options.maxLength ?? 512;
@@ -93,6 +111,12 @@ export class Embedder {
 
   static async load(ref: string, options: EmbedderOptions = {}): Promise<Embedder> {
     const model = await loadModel(ref, options.resolve);
+    const prepared = await prepareWeights(model, options.weights ?? "auto", {
+      maxLength: options.maxLength ?? 512,
+      ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      ...(options.onLoadProgress ? { onProgress: options.onLoadProgress } : {}),
+    });
     const tokenizer = options.tokenizer ?? (await loadTokenizer(model.dir));
     const session = new DecoderSession(model, {
       attention: options.attention,
@@ -103,9 +127,10 @@ export class Embedder {
       worker: options.worker,
       linearHook: options.adapter?.linearHook,
       extraFeeds: options.adapter?.feeds,
+      weights: { format: prepared.format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) },
       logger: options.logger,
     });
-    return new Embedder(model, tokenizer, session, options);
+    return new Embedder(model, tokenizer, session, options, prepared.format, prepared.plan.estimate.total - prepared.plan.estimate.activations);
   }
 
   /** Embedding size (the model's hidden size). */
@@ -124,9 +149,16 @@ export class Embedder {
   async encodeDetailed(inputs: readonly string[], options: EmbedOptions = {}): Promise<EncodeResult> {
     if (!Array.isArray(inputs)) throw new TypeError("Embedder.encode: inputs must be an array of strings");
     if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [] };
-    const batchSize = options.batchSize ?? 8;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${batchSize}`);
+    const requested = options.batchSize ?? 8;
+    if (!Number.isSafeInteger(requested) || requested < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${requested}`);
     const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
+    const longest = encoded.rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
+    // The weights are resident by now: what the OS reports is what activations can have; a given budget shares with them.
+    const available = this.options.memoryBytes !== undefined ? Math.max(0, this.options.memoryBytes - this.fixedBytes) : availableMemory();
+    const batchSize = fittingBatch({ config: this.model.spec.config, batch: requested, length: longest }, available);
+    if (batchSize < requested) {
+      this.options.onNotice?.(`batch size ${requested} → ${batchSize}: ${requested} × ${longest} tokens would not fit in the ${(available / 1024 ** 3).toFixed(1)} GiB free`);
+    }
     // Longest first: similar lengths share a batch (little padding), and the largest batch runs first.
     const order = encoded.rows.map((_, i) => i).sort((a, b) => encoded.rows[b]!.ids.length - encoded.rows[a]!.ids.length || a - b);
     const embeddings: Float32Array[] = new Array(inputs.length);

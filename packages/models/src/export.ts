@@ -12,6 +12,8 @@ import { loadModel } from "./model.js";
 import type { ResolveOptions } from "./resolve.js";
 import { TOKENIZER_CONFIG_FILE, TOKENIZER_FILE } from "./tokenizer/index.js";
 import { withProfileTemplate } from "./tokenizer/post-processor.js";
+import { prepareWeights } from "./load-weights.js";
+import type { WeightChoice, WeightFormat } from "./weight-format.js";
 
 export interface ExportOptions {
   /** Default: the architecture's own. */
@@ -19,6 +21,9 @@ export interface ExportOptions {
   readonly computeDtype?: ComputeDtype;
   readonly resolve?: ResolveOptions;
   readonly onProgress?: (copiedBytes: number, totalBytes: number) => void;
+  /** How the folder stores the projections' weights (default fp32: as stored, widened by ORT at load). */
+  readonly weights?: WeightChoice;
+  readonly onNotice?: (message: string) => void;
 }
 
 export interface ExportedModel {
@@ -26,6 +31,7 @@ export interface ExportedModel {
   readonly modelPath: string;
   readonly dataPath: string;
   readonly attention: AttentionMode;
+  readonly weights: WeightFormat;
   readonly bytes: number;
 }
 
@@ -37,7 +43,19 @@ const COPY_CHUNK = 64 << 20;
 export async function exportModel(ref: string, outDir: string, options: ExportOptions = {}): Promise<ExportedModel> {
   const model = await loadModel(ref, options.resolve);
   const attention = options.attention ?? model.spec.defaultAttention;
-  const { graph } = buildDecoderGraph(model.weights, { attention, kernel: "masked", computeDtype: options.computeDtype });
+  const choice = options.weights ?? "fp32";
+  // The folder is for another machine: only "auto" plans against this one's memory.
+  const prepared = await prepareWeights(model, choice, {
+    maxLength: 512,
+    ...(choice === "auto" ? {} : { availableBytes: Number.POSITIVE_INFINITY }),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+  });
+  const { graph } = buildDecoderGraph(model.weights, {
+    attention,
+    kernel: "masked",
+    computeDtype: options.computeDtype,
+    weights: { format: prepared.format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) },
+  });
   const onnxDir = join(outDir, "onnx");
   await mkdir(onnxDir, { recursive: true });
 
@@ -93,7 +111,7 @@ export async function exportModel(ref: string, outDir: string, options: ExportOp
   const config = {
     ...model.spec.config.raw,
     "transformers.js_config": { use_external_data_format: true },
-    dembed: { attention, exported_from: ref },
+    dembed: { attention, weights: prepared.format, exported_from: ref },
   };
   await writeAtomic(join(outDir, "config.json"), (tmp) => writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`));
   const tokenizerSource = join(model.dir, TOKENIZER_FILE);
@@ -114,7 +132,7 @@ export async function exportModel(ref: string, outDir: string, options: ExportOp
       if ((e as NodeJS.ErrnoException).code !== "ENOENT" || file === TOKENIZER_FILE) throw new Error(`${join(model.dir, file)}: cannot copy (${(e as Error).message})`);
     }
   }
-  return { dir: outDir, modelPath, dataPath, attention, bytes: offset };
+  return { dir: outDir, modelPath, dataPath, attention, weights: prepared.format, bytes: offset };
 }
 
 async function writeAtomic(path: string, write: (tmp: string) => Promise<void>): Promise<void> {

@@ -77,3 +77,6 @@ export { createTinyModel, type TinyArchitecture, type TinyModelOptions } from ".
 export { dembedCacheDir, ensureTinyModel, parseTinyRef, TINY_ARCHITECTURES } from "./tiny-ref.js";
 export { referenceForward, type ReferenceBatch, type ReferenceWeights } from "./reference.js";
 export { exportModel, type ExportOptions, type ExportedModel } from "./export.js";
+export { WEIGHT_CHOICES, WEIGHT_FORMATS, MemoryPlanError, activationBytes, availableMemory, estimateMemory, fittingBatch, parseWeightChoice, planWeights, type MemoryEstimate, type MemoryPlanInput, type WeightChoice, type WeightFormat, type WeightPlan } from "./weight-format.js";
+export { QUANT_BLOCK_SIZE, quantizableLinears, quantizationProblems, quantizedLinears, type QuantizeProgress, type QuantizedLinear, type QuantizedLinears } from "./quantized.js";
+export { prepareWeights, type PrepareWeightsOptions, type PreparedWeights } from "./load-weights.js";

@@ -98,6 +98,11 @@ export interface Initializer {
   readonly value: Value;
   readonly data?: TensorData;
   readonly external?: ExternalData;
+  /**
+   * Also listed as a graph input, so a feed could replace it. ORT then treats it as non-constant: no constant folding
+   * reads it (a Cast of it runs at run time instead of becoming a widened copy), and no kernel pre-packs it.
+   */
+  readonly overridable?: boolean;
 }
 
 export interface OutputType {
@@ -167,7 +172,7 @@ export class Graph {
   }
 
   /** A weight that stays in its own file (e.g. a .safetensors tensor), read by ORT at session creation. */
-  externalInitializer(name: string, dtype: DType, dims: readonly number[], external: ExternalData): Value {
+  externalInitializer(name: string, dtype: DType, dims: readonly number[], external: ExternalData, options: { overridable?: boolean } = {}): Value {
     const bytes = dims.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
     if (bytes !== external.length) {
       throw new GraphBuildError(
@@ -175,7 +180,7 @@ export class Graph {
       );
     }
     const v = new Value(this, this.claim(name), dtype, dims, null);
-    this.initializers.set(v.name, { value: v, external });
+    this.initializers.set(v.name, { value: v, external, ...(options.overridable ? { overridable: true } : {}) });
     return v;
   }
 

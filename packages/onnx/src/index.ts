@@ -10,4 +10,5 @@ export {
   type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionOptions, type ValueInfo,
 } from "./session.js";
 export { createWorkerSession } from "./worker-session.js";
+export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";

@@ -68,7 +68,10 @@ export function toModelProto(graph: Graph, options: SerializeOptions = {}): Uint
         attribute: Object.entries(n.attrs).map(([name, value]) => attributeProto(name, value, n.name)),
       })),
       initializer,
-      input: graph.inputs.filter((v) => !initializerNames.has(v.name)).map(valueInfo),
+      input: [
+        ...graph.inputs.filter((v) => !initializerNames.has(v.name)),
+        ...[...graph.initializers.values()].filter((i) => i.overridable).map((i) => i.value),
+      ].map(valueInfo),
       output: graph.outputs.map(valueInfo),
     },
   };

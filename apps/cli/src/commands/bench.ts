@@ -18,6 +18,8 @@ import cliProgress from "cli-progress";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
 import type { RegisterCommand } from "./index.js";
+import { loadProgressLine, weightsOption } from "./weights.js";
+import type { WeightChoice } from "@dembed/models";
 
 /**
  * The default `pnpm bench:longembed` job: the built-in tiny model (untrained) and BM25 on generated passkey and
@@ -60,6 +62,7 @@ const Config = z
     batchSize: z.number().int().positive(),
     device: z.enum(["cpu", "cuda"]),
     dtype: z.enum(["float32", "float16"]),
+    weights: z.enum(["auto", "fp32", "bf16", "int8", "int4"]),
     out: z.string(),
     cache: z.union([z.string(), z.literal(false)]),
     lengths: z.array(z.number().int().positive()),
@@ -88,6 +91,7 @@ export interface EncoderSpec {
   maxLength?: number;
   device: "cpu" | "cuda";
   dtype?: "float32" | "float16";
+  weights?: WeightChoice;
   batchSize: number;
 }
 
@@ -124,6 +128,9 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     ...lora.embedderSettingOptions(settings),
     ...(spec.dtype ? { dtype: spec.dtype } : {}),
     ...(adapter ? { adapter: adapter.linear } : {}),
+    weights: spec.weights ?? "auto",
+    onNotice: (m) => log(`${spec.model}: ${m}`),
+    onLoadProgress: loadProgressLine(spec.model),
   });
   const dir = embedder.model.dir;
   // Weight files by size and mtime: a re-downloaded or retrained checkpoint gets a new cache key.
@@ -138,6 +145,7 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     weights,
     maxLength: settings.maxLength,
     dtype: spec.dtype ?? "float32",
+    weightFormat: embedder.weightFormat,
     device: spec.device,
     ortVersion: ortVersion(),
     ...(adapter ? { adapter: { dir: adapter.dir, fingerprint: adapter.fingerprint, settingsFromAdapter: settings.fromAdapter } } : {}),
@@ -264,6 +272,7 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
     if (options.promptTemplate !== undefined) spec.promptTemplate = options.promptTemplate;
     if (options.maxLength) spec.maxLength = options.maxLength;
     if (options.dtype) spec.dtype = options.dtype;
+    if (options.weights) spec.weights = options.weights;
     try {
       const encoder = await makeEncoder(spec);
       systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder });
@@ -349,6 +358,7 @@ export function addEvalOptions(cmd: Command): Command {
     .option("--batch-size <n>", `texts per forward pass (default ${DEFAULTS.batchSize})`, positiveInt)
     .addOption(new Option("--device <device>", "cpu or cuda (default cpu)").choices(["cpu", "cuda"]))
     .addOption(new Option("--dtype <dtype>", "compute dtype (default float32; CPU has no bfloat16)").choices(["float32", "float16"]))
+    .addOption(weightsOption())
     .option("--out <dir>", `results folder (default ${DEFAULTS.out})`)
     .option("--cache <dir>", `embedding cache folder (default ${DEFAULTS.cache})`)
     .option("--no-cache", "do not read or write the embedding cache")

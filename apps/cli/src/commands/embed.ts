@@ -3,11 +3,12 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { lockOutput, readUtf8Lines, removeDeadTemps } from "@dembed/files";
 import { effectiveEmbedSettings, embedderSettingOptions, loadAdapterForEmbedder, settingSourcesLine } from "@dembed/lora";
-import { Embedder, type AttentionMode, type KernelChoice } from "@dembed/models";
+import { Embedder, type AttentionMode, type KernelChoice, type WeightChoice } from "@dembed/models";
 import type { PoolingMode } from "@dembed/pooling";
 import { SingleBar } from "cli-progress";
 import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "./index.js";
+import { loadProgressLine, weightsOption } from "./weights.js";
 
 interface EmbedFlags {
   model: string;
@@ -26,6 +27,7 @@ interface EmbedFlags {
   normalize: boolean;
   kernel: KernelChoice;
   threads?: number;
+  weights: WeightChoice;
   device: "cpu" | "cuda";
   progress: boolean;
 }
@@ -129,6 +131,7 @@ export const register: RegisterCommand = (program) => {
     .addOption(new Option("--kernel <kernel>", "attention kernel").choices(["auto", "masked", "flash", "primitive"]).default("auto"))
     .option("--threads <n>", "ORT intra-op threads", positiveInteger)
     .addOption(new Option("--device <device>", "execution device (cuda falls back to cpu with a warning)").choices(["cpu", "cuda"]).default("cpu"))
+    .addOption(weightsOption())
     .option("--no-progress", "no progress bar")
     .action(async (flags: EmbedFlags) => {
       const lines = await readTexts(flags.input);
@@ -155,6 +158,9 @@ export const register: RegisterCommand = (program) => {
         kernel: flags.kernel,
         threads: flags.threads,
         device: flags.device,
+        weights: flags.weights,
+        onNotice: (m) => process.stderr.write(`embed: ${m}\n`),
+        onLoadProgress: loadProgressLine("embed"),
         resolve: { allowDownload: flags.allowDownload === true },
         // ORT in a worker keeps the event loop, and so the progress bar, moving.
         worker: flags.progress,

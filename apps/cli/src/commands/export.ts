@@ -1,4 +1,4 @@
-import { exportModel, type AttentionMode } from "@dembed/models";
+import { WEIGHT_CHOICES, exportModel, type AttentionMode, type WeightChoice } from "@dembed/models";
 import { Option } from "commander";
 import type { RegisterCommand } from "./index.js";
 
@@ -7,6 +7,7 @@ interface ExportFlags {
   allowDownload?: boolean;
   out: string;
   attention?: AttentionMode;
+  weights: WeightChoice;
 }
 
 /** `dembed export`: a self-contained ONNX folder (onnx/model.onnx + data, config, tokenizer) for other clients. */
@@ -18,8 +19,18 @@ export const register: RegisterCommand = (program) => {
     .requiredOption("--out <dir>", "output folder")
     .option("--allow-download", "download the model into the Hugging Face cache if it is missing there (config, tokenizer, safetensors; HF_TOKEN for gated repos; HF_HUB_OFFLINE=1 forbids it)")
     .addOption(new Option("--attention <mode>", "attention mode baked into the graph (default: the architecture's own)").choices(["causal", "bidirectional"]))
+    .addOption(
+      new Option("--weights <format>", "how the folder stores the layer projections: fp32 (as stored, widened at load), bf16 (kept as stored), int8 or int4 (MatMulNBits); auto plans for this machine")
+        .choices([...WEIGHT_CHOICES])
+        .default("fp32"),
+    )
     .action(async (flags: ExportFlags) => {
-      const exported = await exportModel(flags.model, flags.out, { attention: flags.attention, resolve: { allowDownload: flags.allowDownload === true } });
-      process.stderr.write(`export: ${exported.attention} attention, ${(exported.bytes / 2 ** 20).toFixed(1)} MiB of weights → ${exported.dir}\n`);
+      const exported = await exportModel(flags.model, flags.out, {
+        attention: flags.attention,
+        weights: flags.weights,
+        onNotice: (m) => process.stderr.write(`export: ${m}\n`),
+        resolve: { allowDownload: flags.allowDownload === true },
+      });
+      process.stderr.write(`export: ${exported.attention} attention, --weights ${exported.weights}, ${(exported.bytes / 2 ** 20).toFixed(1)} MiB of weights → ${exported.dir}\n`);
     });
 };

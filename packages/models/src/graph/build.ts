@@ -2,11 +2,13 @@
 // [B, T, hidden] float32 after the final norm (no lm_head). Weights stay in the checkpoint's .safetensors files as
 // external data; F16/BF16 weights are cast to the compute dtype inside the graph.
 import {
-  Graph, add, cast, gather, linear, mul, reshape, rmsNormalization, rotaryEmbedding, silu, where, type DType, type Value,
+  Graph, add, cast, deferUntil, gather, linear, matMulNBits, mul, reshape, rmsNormalization, rotaryEmbedding, silu, where, type DType, type Value,
 } from "@dembed/onnx";
 import type { AttentionMode } from "../config.js";
 import type { DecoderSpec, LayerModules } from "../architectures/types.js";
 import type { BoundWeights, WeightDtype } from "../weights.js";
+import type { QuantizedLinears } from "../quantized.js";
+import type { WeightFormat } from "../weight-format.js";
 import { inSequenceChunks, replayingHook } from "./chunks.js";
 import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
@@ -24,6 +26,12 @@ export interface DecoderGraphOptions {
   /** float32 on CPU; float16 / bfloat16 for CUDA. Norm statistics and RoPE angles stay float32. */
   readonly computeDtype?: ComputeDtype;
   readonly linearHook?: LinearHook;
+  /**
+   * How the layer projections' weights are held (default fp32): fp32 widens them once at load (ORT folds the Cast);
+   * bf16 keeps the checkpoint's BF16/F16 bytes and widens one layer's weights when that layer runs; int8/int4 use
+   * `quantized` (MatMulNBits). Embeddings, norms and biases are the same in every format.
+   */
+  readonly weights?: { readonly format: WeightFormat; readonly quantized?: QuantizedLinears };
   /**
    * Run each MLP over sequence chunks of this many tokens (at most MLP_CHUNKS chunks; the last takes the rest), so
    * long inputs never hold [B, T, intermediate] activations whole. Default 4096 for inference kernels; 0 turns it
@@ -43,6 +51,9 @@ export interface DecoderGraph {
   readonly causal?: Value;
   readonly lastHiddenState: Value;
 }
+
+/** MatMulNBits accuracy_level: 4 = int8 activations (AVX-512 VNNI); see benchmarks/scripts/big-model.ts. */
+const INT8_COMPUTE = 4;
 
 /** Chunks per MLP: with the default 4096 tokens each, a 32k input splits evenly. */
 export const MLP_CHUNKS = 8;
@@ -87,8 +98,34 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
   if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 0) throw new Error(`buildDecoderGraph: mlpChunkTokens must be a non-negative integer, got ${chunkTokens}`);
   // With chunked MLPs a module is applied once per chunk; the replaying hook keeps the caller's hook to one call per module.
   const hook = options.linearHook && chunkTokens > 0 ? replayingHook(options.linearHook) : options.linearHook;
-  const linearOf = (module: string, x: Value, bias: boolean): Value => {
-    const y = linear(x, param(`${module}.weight`), bias ? param(`${module}.bias`) : undefined);
+  const format = options.weights?.format ?? "fp32";
+  const quantized = options.weights?.quantized;
+  if ((format === "int8" || format === "int4") && !quantized) throw new Error(`buildDecoderGraph: --weights ${format} needs the quantized weights (quantizedLinears)`);
+  // bf16: one Cast per module, after the value the module's layer starts from, shared by every MLP chunk.
+  const lateCasts = new Map<string, Value>();
+  const storedWeight = (module: string, anchor: Value): Value => {
+    const raw = param(`${module}.weight`, null);
+    if (raw.dtype === dtype) return raw;
+    let widened = lateCasts.get(module);
+    if (!widened) lateCasts.set(module, (widened = cast(deferUntil(raw, anchor), dtype)));
+    return widened;
+  };
+  const project = (module: string, x: Value, anchor: Value): Value => {
+    if (format === "fp32") return linear(x, param(`${module}.weight`));
+    if (format === "bf16") return linear(x, storedWeight(module, anchor));
+    const q = quantized!.get(`${module}.weight`);
+    if (!q) throw new Error(`buildDecoderGraph: no quantized weight for '${module}.weight'`);
+    const blocks = q.k / q.blockSize;
+    const tensor = (suffix: string, type: DType, dims: number[], ext: typeof q.codes) =>
+      graph.initializers.get(`${module}.${suffix}`)?.value ?? graph.externalInitializer(`${module}.${suffix}`, type, dims, ext);
+    const codes = tensor("qweight", "uint8", [q.n, blocks, (q.blockSize * q.bits) / 8], q.codes);
+    const scales = tensor("scales", "float32", [q.n * blocks], q.scales);
+    const zeroPoints = tensor("qzeros", "uint8", [q.zeroPoints.length], q.zeroPoints);
+    return matMulNBits(x, codes, scales.dtype === dtype ? scales : cast(scales, dtype), zeroPoints, { n: q.n, k: q.k, bits: q.bits, blockSize: q.blockSize, accuracyLevel: INT8_COMPUTE });
+  };
+  const linearOf = (module: string, x: Value, bias: boolean, anchor: Value = x): Value => {
+    const product = project(module, x, anchor);
+    const y = bias ? add(product, param(`${module}.bias`)) : product;
     return hook ? hook(module, x, y) : y;
   };
   // RMSNormalization and RotaryEmbedding have VJP rules, so even the primitive (training) kernel keeps them.
@@ -122,7 +159,8 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
       const v = linearOf(m.v, h, spec.bias.v);
       const afterAttn = add(x, linearOf(m.o, attend(attnInputs, shape, q, k, v), spec.bias.o));
       const h2 = norm(afterAttn, m.postAttentionNorm);
-      const mlpOut = chunkTokens > 0 ? inSequenceChunks(h2, chunkTokens, MLP_CHUNKS, (chunk) => mlp(chunk, m, linearOf, spec.bias.mlp)) : mlp(h2, m, linearOf, spec.bias.mlp);
+      const mlpLinear = (module: string, x: Value, bias: boolean) => linearOf(module, x, bias, h2);
+      const mlpOut = chunkTokens > 0 ? inSequenceChunks(h2, chunkTokens, MLP_CHUNKS, (chunk) => mlp(chunk, m, mlpLinear, spec.bias.mlp)) : mlp(h2, m, mlpLinear, spec.bias.mlp);
       return add(afterAttn, mlpOut);
     });
   }

@@ -5,7 +5,7 @@ import { createSession, createWorkerSession, type Device, type Logger, type Sess
 import type { AttentionMode } from "../config.js";
 import type { LoadedModel } from "../model.js";
 import type { AttentionKernel } from "../graph/attention.js";
-import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type LinearHook } from "../graph/build.js";
+import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type DecoderGraphOptions, type LinearHook } from "../graph/build.js";
 import type { ComputeDtype } from "../graph/inputs.js";
 import { InputError, equalLengthGroups, packRight, rowSpans, unpackRows, validateBatch, type InputBatch, type RowSpan } from "./batch.js";
 
@@ -33,6 +33,8 @@ export interface DecoderSessionOptions {
   readonly mlpChunkTokens?: number;
   /** Extra feeds for graph inputs the hook added (e.g. LoRA A/B tensors). */
   readonly extraFeeds?: () => Readonly<Record<string, Tensor>>;
+  /** How the projections' weights are held (prepareWeights decides); default fp32. */
+  readonly weights?: DecoderGraphOptions["weights"];
   readonly logger?: Logger;
 }
 
@@ -125,6 +127,7 @@ export class DecoderSession {
         computeDtype: this.options.computeDtype,
         linearHook: this.options.linearHook,
         mlpChunkTokens: this.options.mlpChunkTokens,
+        ...(this.options.weights ? { weights: this.options.weights } : {}),
       });
       const open = this.options.worker ? createWorkerSession : createSession;
       pending = open(built.graph, {

@@ -27,6 +27,6 @@ export const OP_TYPES = [
   "Gather", "GatherElements", "ScatterND", "ScatterElements", "CumSum", "Trilu",
   "Constant", "Range", "ConstantOfShape",
   "Attention", "RMSNormalization", "RotaryEmbedding",
-  "MultiHeadAttention", "GroupQueryAttention",
+  "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits",
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];

@@ -1,7 +1,9 @@
 // Matrix products. HF Linear weights are [out, in]: linear() uses FusedMatMul transB so ORT reads the weight in
 // place; a Transpose of an initializer would be constant-folded into a second copy of every weight.
-import { attrFloat, type Dim, type Value } from "../graph.js";
-import { add } from "./elementwise.js";
+import { GraphBuildError, attrFloat, type Dim, type Value } from "../graph.js";
+import { add, max2, mul } from "./elementwise.js";
+import { constant } from "./creation.js";
+import { reshape, shape } from "./shape.js";
 import { OpCheck } from "./core.js";
 
 const MATMUL_TYPES = ["float32", "float16", "bfloat16", "float64", "int32", "int64"] as const;
@@ -86,4 +88,52 @@ export function linear(x: Value, weight: Value, bias?: Value): Value {
   }
   const y = fusedMatMul(x, weight, { transB: true });
   return bias ? add(y, bias) : y;
+}
+
+export interface MatMulNBitsOptions {
+  /** Outputs N and inputs K of the weight. */
+  n: number;
+  k: number;
+  bits: 4 | 8;
+  blockSize: number;
+  /** ORT's accuracy_level: 0 = unset (fp32 compute), 4 = int8 compute (AVX-512 VNNI on x64). */
+  accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+/**
+ * com.microsoft MatMulNBits: x [..., K] · dequant(W)ᵀ → [..., N], W block-quantized along K as quantize.ts lays it
+ * out (codes [N, K/block, block·bits/8] uint8, scales [N·K/block], zero points uint8).
+ */
+export function matMulNBits(x: Value, codes: Value, scales: Value, zeroPoints: Value, options: MatMulNBitsOptions): Value {
+  const { n, k, bits, blockSize, accuracyLevel = 0 } = options;
+  const c = new OpCheck("MatMulNBits", x.graph, [["x", x], ["codes", codes], ["scales", scales], ["zeroPoints", zeroPoints]]);
+  c.dtype("x", x, ["float32", "float16"]);
+  c.dtype("codes", codes, ["uint8"]);
+  c.dtype("zeroPoints", zeroPoints, ["uint8"]);
+  c.sameDtype([["x", x], ["scales", scales]]);
+  if (x.rank < 2) c.fail("x must have rank ≥ 2");
+  c.sameDim(`x's last dim differs from K = ${k}`, x.shape[x.rank - 1]!, k);
+  const blocks = k / blockSize;
+  const expected = [n, blocks, (blockSize * bits) / 8];
+  if (codes.rank !== 3 || codes.shape.some((d, i) => d !== expected[i])) c.fail(`codes must be [${expected}], got [${codes.shape}]`);
+  x.graph.useOpset("com.microsoft", 1);
+  const attrs = { K: k, N: n, bits, block_size: blockSize, accuracy_level: accuracyLevel };
+  return c.emit1([x, codes, scales, zeroPoints], attrs, { dtype: x.dtype, shape: [...x.shape.slice(0, -1), n] }, "com.microsoft");
+}
+
+/**
+ * `value`, reshaped to its own dims through a shape that ORT can only know once `anchor` exists (its first dim, times
+ * 0, joins a Max). Ops on the result therefore run at run time, when the anchor is computed: a Cast of a weight is
+ * neither constant-folded into a widened copy at load nor scheduled before the layer that uses it (ORT orders nodes
+ * with no inputs from the run first, so every widened weight would be alive at once). anchor's first dim must be
+ * symbolic, or ORT folds the shape after all. Reshape aliases its input, so nothing is copied.
+ */
+export function deferUntil(value: Value, anchor: Value): Value {
+  const dims = value.shape.map((d) => {
+    if (typeof d !== "number") throw new GraphBuildError(`deferUntil: '${value.name}' must have static dims, got [${value.shape}]`);
+    return d;
+  });
+  const own = constant(value.graph, dims, { dtype: "int64", dims: [dims.length] });
+  const zero = mul(shape(anchor, { start: 0, end: 1 }), 0);
+  return reshape(value, max2(own, zero));
 }

@@ -252,3 +252,4 @@ export function identity(x: Value): Value {
   passKnown(x, v);
   return v;
 }
+

@@ -1,0 +1,168 @@
+// int8 / int4 weights for the decoder's linear layers, made at load from the checkpoint and kept in one file per
+// (checkpoint, format) under $DEMBED_CACHE/quantized/, so the next load reads them instead of quantizing again. The
+// graph points at that file as external data, as it points at the .safetensors for everything else.
+//
+// Layout: <dir>/weights.bin (each tensor's codes, scales and zero points at 4 KiB-aligned offsets) and
+// <dir>/manifest.json, written last: a folder without a manifest is an unfinished write. The manifest names the
+// source files with size and mtime; a changed checkpoint is quantized again.
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { removeDeadTemps } from "@dembed/files";
+import { quantizationProblem, quantizeBlockwise, type ExternalData, type QuantBits } from "@dembed/onnx";
+import { toFloat32 } from "./safetensors/index.js";
+import type { BoundWeights } from "./weights.js";
+
+/** One linear weight in MatMulNBits form: where each of its three tensors lives. */
+export interface QuantizedLinear {
+  readonly bits: QuantBits;
+  readonly blockSize: number;
+  readonly n: number;
+  readonly k: number;
+  readonly codes: ExternalData;
+  readonly scales: ExternalData;
+  readonly zeroPoints: ExternalData;
+}
+
+export type QuantizedLinears = ReadonlyMap<string, QuantizedLinear>;
+
+export interface QuantizeProgress {
+  readonly tensor: string;
+  readonly done: number;
+  readonly total: number;
+  readonly bytesRead: number;
+}
+
+const FORMAT_VERSION = 1;
+const ALIGN = 4096;
+/** Block size along K: 32 keeps int4 error small, and every hidden/intermediate size of the supported families divides by it. */
+export const QUANT_BLOCK_SIZE = 32;
+
+/** The linear weights the formats quantize: every layer's projections. Embeddings stay as stored. */
+export function quantizableLinears(weights: BoundWeights): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < weights.spec.config.numLayers; i++) {
+    const m = weights.spec.modules.layer(i);
+    for (const module of [m.q, m.k, m.v, m.o, m.gate, m.up, m.down]) names.push(`${module}.weight`);
+  }
+  return names;
+}
+
+/** One line per weight the kernel cannot take (naming the tensor and the rule), or [] when all can be quantized. */
+export function quantizationProblems(weights: BoundWeights, bits: QuantBits, blockSize = QUANT_BLOCK_SIZE): string[] {
+  return quantizableLinears(weights).flatMap((name) => {
+    const [n, k] = weights.tensors.get(name)!.shape as [number, number];
+    const problem = quantizationProblem(name, n, k, bits, blockSize);
+    return problem ? [problem] : [];
+  });
+}
+
+interface Manifest {
+  readonly version: number;
+  readonly bits: QuantBits;
+  readonly blockSize: number;
+  readonly sources: readonly { path: string; size: number; mtimeMs: number }[];
+  readonly binBytes: number;
+  readonly tensors: Record<string, { n: number; k: number; codes: [number, number]; scales: [number, number]; zeroPoints: [number, number] }>;
+}
+
+async function sourcesOf(weights: BoundWeights): Promise<Manifest["sources"]> {
+  return Promise.all(
+    weights.checkpoint.files.map(async (f) => {
+      const s = await stat(f.path);
+      return { path: resolve(f.path), size: s.size, mtimeMs: s.mtimeMs };
+    }),
+  );
+}
+
+function cacheFolder(weights: BoundWeights, bits: QuantBits, blockSize: number, cacheDir: string): string {
+  const key = createHash("sha256").update(`${resolve(weights.checkpoint.location)}\0${bits}\0${blockSize}`).digest("hex").slice(0, 20);
+  return join(cacheDir, "quantized", `${weights.spec.modelType}-int${bits}-${key}`);
+}
+
+function linearsFrom(manifest: Manifest, bin: string): Map<string, QuantizedLinear> {
+  const ext = ([offset, length]: [number, number]): ExternalData => ({ location: bin, offset, length });
+  return new Map(
+    Object.entries(manifest.tensors).map(([name, t]) => [
+      name,
+      { bits: manifest.bits, blockSize: manifest.blockSize, n: t.n, k: t.k, codes: ext(t.codes), scales: ext(t.scales), zeroPoints: ext(t.zeroPoints) },
+    ]),
+  );
+}
+
+/** A manifest that matches these weights and whose data file holds every byte it claims; undefined otherwise. */
+async function readValidManifest(dir: string, weights: BoundWeights, bits: QuantBits, blockSize: number): Promise<Manifest | undefined> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Manifest;
+    const binSize = (await stat(join(dir, "weights.bin"))).size;
+    if (manifest.version !== FORMAT_VERSION || manifest.bits !== bits || manifest.blockSize !== blockSize || manifest.binBytes !== binSize) return undefined;
+  } catch {
+    return undefined;
+  }
+  const now = await sourcesOf(weights);
+  const same = now.length === manifest.sources.length && now.every((s, i) => s.path === manifest.sources[i]!.path && s.size === manifest.sources[i]!.size && s.mtimeMs === manifest.sources[i]!.mtimeMs);
+  if (!same) return undefined;
+  for (const name of quantizableLinears(weights)) {
+    const t = manifest.tensors[name];
+    if (!t) return undefined;
+    for (const [offset, length] of [t.codes, t.scales, t.zeroPoints]) if (!(offset >= 0 && length > 0 && offset + length <= manifest.binBytes)) return undefined;
+  }
+  return manifest;
+}
+
+/**
+ * The quantized form of every layer projection, from the cache or made now (one tensor in memory at a time).
+ * Refuses, naming the tensor and the rule, when a weight's shape does not suit the kernel.
+ */
+export async function quantizedLinears(
+  weights: BoundWeights,
+  bits: QuantBits,
+  options: { cacheDir: string; blockSize?: number; onProgress?: (p: QuantizeProgress) => void },
+): Promise<QuantizedLinears> {
+  const blockSize = options.blockSize ?? QUANT_BLOCK_SIZE;
+  const problems = quantizationProblems(weights, bits, blockSize);
+  if (problems.length > 0) throw new Error(`int${bits} weights: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`);
+  const dir = cacheFolder(weights, bits, blockSize, options.cacheDir);
+  const existing = await readValidManifest(dir, weights, bits, blockSize);
+  if (existing) return linearsFrom(existing, join(dir, "weights.bin"));
+
+  await mkdir(dir, { recursive: true });
+  await removeDeadTemps(dir);
+  const tmpBin = join(dir, `weights.bin.tmp-${process.pid}`);
+  const handle = await open(tmpBin, "w");
+  const tensors: Manifest["tensors"] = {};
+  const names = quantizableLinears(weights);
+  let position = 0;
+  let bytesRead = 0;
+  try {
+    const put = async (bytes: Uint8Array): Promise<[number, number]> => {
+      const offset = Math.ceil(position / ALIGN) * ALIGN;
+      await handle.write(bytes, 0, bytes.length, offset);
+      position = offset + bytes.length;
+      return [offset, bytes.length];
+    };
+    for (const [i, name] of names.entries()) {
+      const entry = weights.tensors.get(name)!;
+      const [n, k] = entry.shape as [number, number];
+      const stored = await weights.checkpoint.readTensor(entry.name);
+      bytesRead += entry.byteLength;
+      const row = (r: number) => (entry.dtype === "F32" ? (stored.data as Float32Array).subarray(r * k, (r + 1) * k) : toFloat32(entry.dtype, (stored.data as Uint16Array).subarray(r * k, (r + 1) * k)));
+      const q = quantizeBlockwise(row, n, k, bits, blockSize, `${entry.path}: ${entry.name}`);
+      const scaleBytes = new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
+      tensors[name] = { n, k, codes: await put(q.codes), scales: await put(scaleBytes), zeroPoints: await put(q.zeroPoints) };
+      options.onProgress?.({ tensor: name, done: i + 1, total: names.length, bytesRead });
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  const manifest: Manifest = { version: FORMAT_VERSION, bits, blockSize, sources: await sourcesOf(weights), binBytes: position, tensors };
+  const tmpManifest = join(dir, `manifest.json.tmp-${process.pid}`);
+  await writeFile(tmpManifest, JSON.stringify(manifest));
+  // A concurrent run may have finished the same folder first: its files hold the same bytes, so renaming over is safe.
+  await rm(join(dir, "manifest.json"), { force: true });
+  await rename(tmpBin, join(dir, "weights.bin"));
+  await rename(tmpManifest, join(dir, "manifest.json"));
+  return linearsFrom(manifest, join(dir, "weights.bin"));
+}

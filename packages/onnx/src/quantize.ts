@@ -1,0 +1,89 @@
+// Block-wise weight quantization in the layout of ORT's MatMulNBits (com.microsoft): a weight [N, K] (HF Linear
+// layout, one row per output) is cut along K into blocks; each block keeps a float scale and a zero point, and its
+// codes are unsigned `bits`-bit integers packed low-first into bytes. Min/max per block (asymmetric), so a block of
+// one sign uses every code. The bound every element keeps: |w − (q − zp)·scale| ≤ scale/2, with
+// scale = (max(0, max) − min(0, min)) / (2^bits − 1) of its block.
+
+export type QuantBits = 4 | 8;
+
+export interface BlockQuantized {
+  readonly bits: QuantBits;
+  readonly blockSize: number;
+  /** Rows (outputs) and columns (inputs) of the original [N, K] weight. */
+  readonly n: number;
+  readonly k: number;
+  /** [N, K/blockSize, blockSize·bits/8] codes. */
+  readonly codes: Uint8Array;
+  /** [N · K/blockSize] float32. */
+  readonly scales: Float32Array;
+  /** 8 bits: one byte per block; 4 bits: two blocks per byte, low nibble first, ⌈blocks/2⌉ bytes per row. */
+  readonly zeroPoints: Uint8Array;
+}
+
+/** The rules MatMulNBits puts on a weight, as one line naming it; undefined when it can be quantized. */
+export function quantizationProblem(name: string, n: number, k: number, bits: number, blockSize: number): string | undefined {
+  if (bits !== 4 && bits !== 8) return `${name}: ${bits}-bit quantization is not supported (4 or 8)`;
+  if (!Number.isInteger(Math.log2(blockSize)) || blockSize < 16) return `${name}: block size ${blockSize} must be a power of two ≥ 16`;
+  if (k % blockSize !== 0) return `${name}: its input size ${k} is not a multiple of the block size ${blockSize}`;
+  if (n < 1) return `${name}: has no rows`;
+  return undefined;
+}
+
+/** Quantizes a row-major [n, k] weight; `rows(r)` gives row r (so a caller can widen one row at a time). */
+export function quantizeBlockwise(rows: (r: number) => ArrayLike<number>, n: number, k: number, bits: QuantBits, blockSize: number, name = "weight"): BlockQuantized {
+  const problem = quantizationProblem(name, n, k, bits, blockSize);
+  if (problem) throw new RangeError(problem);
+  const blocks = k / blockSize;
+  const levels = (1 << bits) - 1;
+  const blobSize = (blockSize * bits) / 8;
+  const codes = new Uint8Array(n * blocks * blobSize);
+  const scales = new Float32Array(n * blocks);
+  const zpRow = bits === 8 ? blocks : Math.ceil(blocks / 2);
+  const zeroPoints = new Uint8Array(n * zpRow);
+  for (let r = 0; r < n; r++) {
+    const row = rows(r);
+    if (row.length !== k) throw new RangeError(`${name}: row ${r} has ${row.length} values, expected ${k}`);
+    for (let b = 0; b < blocks; b++) {
+      const start = b * blockSize;
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < blockSize; i++) {
+        const w = row[start + i]!;
+        if (!Number.isFinite(w)) throw new RangeError(`${name}: element [${r}, ${start + i}] is ${w}; only finite weights can be quantized`);
+        if (w < lo) lo = w;
+        if (w > hi) hi = w;
+      }
+      // The scale is stored as float32; quantizing against that rounded value keeps the bound exact.
+      const scale = Math.fround(hi > lo ? (hi - lo) / levels : 1);
+      const zp = Math.min(levels, Math.max(0, Math.round(-lo / scale)));
+      scales[r * blocks + b] = scale;
+      if (bits === 8) zeroPoints[r * zpRow + b] = zp;
+      else zeroPoints[r * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
+      const out = (r * blocks + b) * blobSize;
+      for (let i = 0; i < blockSize; i++) {
+        const q = Math.min(levels, Math.max(0, Math.round(row[start + i]! / scale) + zp));
+        if (bits === 8) codes[out + i] = q;
+        else codes[out + (i >> 1)]! |= q << ((i & 1) * 4);
+      }
+    }
+  }
+  return { bits, blockSize, n, k, codes, scales, zeroPoints };
+}
+
+/** Row r of the dequantized weight, (q − zp)·scale: what MatMulNBits multiplies by. */
+export function dequantizeRow(q: BlockQuantized, r: number): Float32Array {
+  const blocks = q.k / q.blockSize;
+  const blobSize = (q.blockSize * q.bits) / 8;
+  const zpRow = q.bits === 8 ? blocks : Math.ceil(blocks / 2);
+  const out = new Float32Array(q.k);
+  for (let b = 0; b < blocks; b++) {
+    const scale = q.scales[r * blocks + b]!;
+    const zp = q.bits === 8 ? q.zeroPoints[r * zpRow + b]! : (q.zeroPoints[r * zpRow + (b >> 1)]! >> ((b & 1) * 4)) & 15;
+    const base = (r * blocks + b) * blobSize;
+    for (let i = 0; i < q.blockSize; i++) {
+      const code = q.bits === 8 ? q.codes[base + i]! : (q.codes[base + (i >> 1)]! >> ((i & 1) * 4)) & 15;
+      out[b * q.blockSize + i] = (code - zp) * scale;
+    }
+  }
+  return out;
+}
