@@ -57,6 +57,19 @@ export function quantizationProblems(weights: BoundWeights, bits: QuantBits, blo
   });
 }
 
+/** Row r of a stored [n, k] weight as float32, widened into one reused buffer (F16 through the shared converter). */
+function rowReader(dtype: string, data: Float32Array | Uint16Array, k: number): (r: number) => Float32Array {
+  if (dtype === "F32") return (r) => (data as Float32Array).subarray(r * k, (r + 1) * k);
+  if (dtype !== "BF16") return (r) => toFloat32(dtype as "F16", (data as Uint16Array).subarray(r * k, (r + 1) * k));
+  const row = new Float32Array(k);
+  const bits = new Uint32Array(row.buffer);
+  return (r) => {
+    // bf16 is the top half of a float32: widening is a shift, exact.
+    for (let i = 0, j = r * k; i < k; i++, j++) bits[i] = data[j]! << 16;
+    return row;
+  };
+}
+
 interface Manifest {
   readonly version: number;
   readonly bits: QuantBits;
@@ -147,7 +160,7 @@ export async function quantizedLinears(
       const [n, k] = entry.shape as [number, number];
       const stored = await weights.checkpoint.readTensor(entry.name);
       bytesRead += entry.byteLength;
-      const row = (r: number) => (entry.dtype === "F32" ? (stored.data as Float32Array).subarray(r * k, (r + 1) * k) : toFloat32(entry.dtype, (stored.data as Uint16Array).subarray(r * k, (r + 1) * k)));
+      const row = rowReader(entry.dtype, stored.data as Float32Array | Uint16Array, k);
       const q = quantizeBlockwise(row, n, k, bits, blockSize, `${entry.path}: ${entry.name}`);
       const scaleBytes = new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
       tensors[name] = { n, k, codes: await put(q.codes), scales: await put(scaleBytes), zeroPoints: await put(q.zeroPoints) };

@@ -47,11 +47,16 @@ export function quantizeBlockwise(rows: (r: number) => ArrayLike<number>, n: num
       const start = b * blockSize;
       let lo = 0;
       let hi = 0;
-      for (let i = 0; i < blockSize; i++) {
-        const w = row[start + i]!;
-        if (!Number.isFinite(w)) throw new RangeError(`${name}: element [${r}, ${start + i}] is ${w}; only finite weights can be quantized`);
+      let sum = 0; // NaN and ±Infinity reach the sum; comparisons would skip them
+      for (let i = start; i < start + blockSize; i++) {
+        const w = row[i]!;
+        sum += w;
         if (w < lo) lo = w;
-        if (w > hi) hi = w;
+        else if (w > hi) hi = w;
+      }
+      if (!Number.isFinite(sum)) {
+        const bad = Array.prototype.findIndex.call(row, (w: number, i: number) => i >= start && !Number.isFinite(w));
+        throw new RangeError(`${name}: element [${r}, ${bad}] is ${row[bad]}; only finite weights can be quantized`);
       }
       // The scale is stored as float32; quantizing against that rounded value keeps the bound exact.
       const scale = Math.fround(hi > lo ? (hi - lo) / levels : 1);
@@ -61,7 +66,9 @@ export function quantizeBlockwise(rows: (r: number) => ArrayLike<number>, n: num
       else zeroPoints[r * zpRow + (b >> 1)]! |= zp << ((b & 1) * 4);
       const out = (r * blocks + b) * blobSize;
       for (let i = 0; i < blockSize; i++) {
-        const q = Math.min(levels, Math.max(0, Math.round(row[start + i]! / scale) + zp));
+        let q = Math.round(row[start + i]! / scale) + zp;
+        if (q < 0) q = 0;
+        else if (q > levels) q = levels;
         if (bits === 8) codes[out + i] = q;
         else codes[out + (i >> 1)]! |= q << ((i & 1) * 4);
       }
