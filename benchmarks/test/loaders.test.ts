@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveDataset } from "../src/data/resolve.js";
+import { resolveDataset, RevisionMismatch } from "../src/data/resolve.js";
 import { loadTask } from "../src/load.js";
 import { loadBrightTask, looksLikeBright } from "../src/loaders/bright.js";
 import { loadFollowIrTask } from "../src/loaders/followir.js";
@@ -111,19 +111,53 @@ describe("finding datasets", () => {
     await expect(loadTask("longembed", task("longembed", "narrativeqa"), { dataDir: empty, env })).rejects.toThrow(/dataset dwzhu\/LongEmbed not found/);
   });
 
-  it("reads the Hugging Face hub cache layout and reports the snapshot revision", async () => {
+  /** A hub cache holding `dataset` at `rev` (its snapshot a link to `folder`), with refs/main naming it. */
+  const hubWith = (dataset: string, rev: string, folder: string) => {
     const hub = tempDir();
-    const rev = "0123456789abcdef0123456789abcdef01234567";
-    const repo = join(hub, "datasets--jhu-clsp--news21-instructions");
+    const repo = join(hub, `datasets--${dataset.replace("/", "--")}`);
     mkdirSync(join(repo, "snapshots"), { recursive: true });
     mkdirSync(join(repo, "refs"));
     writeFileSync(join(repo, "refs/main"), rev);
-    symlinkSync(join(FIXTURES, "jhu-clsp/news21-instructions"), join(repo, "snapshots", rev));
-    const env = { HF_HUB_CACHE: hub, HF_HOME: hub };
-    const resolved = await resolveDataset("jhu-clsp/news21-instructions", () => true, { env });
-    expect(resolved?.source).toMatchObject({ kind: "hf-cache", revision: rev });
+    symlinkSync(folder, join(repo, "snapshots", rev));
+    return { HF_HUB_CACHE: hub, HF_HOME: hub };
+  };
+  const NEWS21_PIN = "e0144086b45fe31ac125e9ac1a83b6a409bb6ca6"; // MTEB 1.14.12's jhu-clsp/news21-instructions
+  const OTHER = "0123456789abcdef0123456789abcdef01234567";
+
+  it("reads the pinned snapshot from the Hugging Face hub cache and records it", async () => {
+    const env = hubWith("jhu-clsp/news21-instructions", NEWS21_PIN, join(FIXTURES, "jhu-clsp/news21-instructions"));
+    const resolved = await resolveDataset("jhu-clsp/news21-instructions", () => true, { env, pin: NEWS21_PIN });
+    expect(resolved?.source).toMatchObject({ kind: "hf-cache", revision: NEWS21_PIN, pinnedRevision: NEWS21_PIN, revisionPolicy: "pinned" });
     const data = (await loadTask("followir", task("followir", "news21"), { env })) as FollowIrTaskData;
-    expect(data.source.revision).toBe(rev);
-    expect(readFileSync(join(repo, "refs/main"), "utf8")).toBe(rev);
+    expect(data.source.revision).toBe(NEWS21_PIN);
+  });
+
+  it("stops with one line naming the dataset, the pin and the revision found when only another snapshot is cached", async () => {
+    const env = hubWith("jhu-clsp/news21-instructions", OTHER, join(FIXTURES, "jhu-clsp/news21-instructions"));
+    const error = await loadTask("followir", task("followir", "news21"), { env }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(RevisionMismatch);
+    expect((error as Error).message).toBe(
+      `jhu-clsp/news21-instructions: the Hugging Face cache holds revision ${OTHER} (main), but tasks.json pins ${NEWS21_PIN}; ` +
+        "download the pinned revision or pass --revision any to use it",
+    );
+    // --revision any reads it, and says so.
+    const data = (await loadTask("followir", task("followir", "news21"), { env, revision: "any" })) as FollowIrTaskData;
+    expect(data.source).toMatchObject({ revision: OTHER, pinnedRevision: NEWS21_PIN, revisionPolicy: "any" });
+    expect(data.queries.length).toBeGreaterThan(0);
+  });
+
+  it("a mismatch does not fall back to generated data", async () => {
+    const dataDir = fixtureCopy();
+    writeFileSync(join(dataDir, "dwzhu/LongEmbed/REVISION"), `${OTHER}\n`);
+    const empty = tempDir();
+    const env = { HF_HUB_CACHE: join(empty, "hub"), HF_HOME: empty };
+    await expect(loadTask("longembed", task("longembed", "passkey"), { dataDir, env })).rejects.toThrow(
+      new RegExp(`^dwzhu/LongEmbed: .*dwzhu/LongEmbed/REVISION says revision ${OTHER}, but tasks.json pins 6e346642246bfb4928c560ee08640dc84d074e8c; .*--revision any`),
+    );
+    const data = await loadTask("longembed", task("longembed", "passkey"), { dataDir, env, revision: "any" });
+    expect(data.source).toMatchObject({ kind: "local", revision: OTHER, revisionPolicy: "any" });
+    // Without a REVISION file a local folder is read as before, and recorded as unverified.
+    rmSync(join(dataDir, "dwzhu/LongEmbed/REVISION"));
+    expect((await loadTask("longembed", task("longembed", "passkey"), { dataDir, env })).source).toMatchObject({ revision: null, revisionPolicy: "unverified" });
   });
 });

@@ -75,7 +75,7 @@ describe("dembed bench / eval", () => {
     expect(byDefault).toMatch(/Excluded ids: protocol `bright` \(removed from the ranking/);
     expect(byDefault).toMatch(/\| \*\*Average\*\* \| +\| 14\.3 \| 17\.4 \| 21\.8 \| 25\.0 † \| 33\.0 † \|/);
     expect(byDefault).toMatch(/† Not comparable: .*Dream-7B embedder.* were produced under protocol `paper`/);
-    expect(byDefault).toMatch(/the paper's code read 3066d29; MTEB 1\.14\.12 read a75a0eb/);
+    expect(byDefault).toMatch(/the paper's code read 3066d29c9651a576c8aba4832d249807b181ecae; MTEB 1\.14\.12 and 2\.20\.0 read a75a0eb483f6a5233a6efc2d63d71540a4443dfb/);
     await run(["bench", "bright", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--tasks", "biology", "--protocol", "paper"]);
     const paper = readFileSync(join(out, "bright", "report.md"), "utf8");
     expect(paper).toMatch(/\| 14\.3 † \| 17\.4 † \| 21\.8 † \| 25\.0 \| 33\.0 \|/);
