@@ -24,6 +24,6 @@ export { runFollowIrTask, type FollowIrTaskResult } from "./runners/followir.js"
 export { runBenchmark, type BenchmarkOptions, type BenchmarkOutcome } from "./bench.js";
 export { markdownReport, type ReportInput, type SystemRun, type TaskResult } from "./output/report.js";
 export { contextLengthPlot, type Panel, type Series } from "./output/plot.js";
-export { mtebRetrievalResult, mtebFollowIrResult, type MtebResult } from "./output/mteb.js";
+export { MTEB_VERSION, mtebRetrievalResult, mtebFollowIrResult, mtebModelMeta, mtebResultFolder, type MtebResult, type MtebModelMeta, type ResultContext } from "./output/mteb.js";
 export { reproducibilityRecord, gitState, type ReproducibilityRecord } from "./output/repro.js";
 export { writeFileAtomic } from "./output/files.js";

@@ -28,6 +28,8 @@ export interface ReportInput {
   followirScoring?: "paired" | "mteb-1.14";
   /** BRIGHT: how excluded ids were treated in this run. */
   protocol?: BrightProtocol;
+  /** Per system name: its MTEB results folder relative to the report (`<model>/<revision>`). */
+  resultDirs?: Record<string, string>;
 }
 
 const PROTOCOL_TEXT: Record<BrightProtocol, string> = {
@@ -180,6 +182,14 @@ export function markdownReport(input: ReportInput): string {
   out.push("## Data", "", ...Object.entries(input.sources).map(([task, s]) => `- ${task}: ${describeSource(s)}`), "");
   if (input.skipped.length) out.push("## Skipped", "", ...input.skipped.map((s) => `- ${s.task}: ${s.reason}`), "");
   if (input.warnings.length) out.push("## Warnings", "", ...input.warnings.map((w) => `- ${w}`), "");
-  out.push("Per-task MTEB result JSON, TREC run files and reproducibility records sit in one folder per system beside this report.", "");
+  out.push(
+    "## Files",
+    "",
+    "Each system has a folder in MTEB's results layout beside this report: `model_meta.json`, one result JSON per MTEB task, " +
+      "`reproducibility.dembed` (JSON: code, runtime, settings, data revision per task) and TREC run files under `runs/`.",
+    "",
+    ...Object.entries(input.resultDirs ?? {}).map(([system, folder]) => `- ${system}: \`${folder}/\``),
+    "",
+  );
   return out.join("\n");
 }
