@@ -3,12 +3,16 @@
  *   dwzhu/LongEmbed/<config>/{corpus,queries,qrels}.jsonl
  *   xlangai/BRIGHT/{examples,documents}/<task>-00000-of-00001.parquet   (list<string> columns, as pyarrow writes them)
  *   jhu-clsp/<name>-instructions/{corpus,queries,top_ranked}.jsonl, qrels_{og,changed}/test.jsonl
+ * and, with the same content, the layouts MTEB 2.x reads (one folder per config, `<split>-00000-of-00001.parquet`):
+ *   mteb/LEMBPasskeyRetrieval/{corpus,queries,qrels}/test_<L>-*.parquet, mteb/LEMBNarrativeQARetrieval/…/test-*.parquet
+ *   jhu-clsp/robust04-instructions-mteb/{corpus,queries,instruction,data,qrel_diff,top_ranked}/<config>-*.parquet
  * The texts are written for dembed; passkey and needle come from the generator at tiny sizes.
  * Run: npx tsx benchmarks/scripts/make-fixtures.ts
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { changedDocuments } from "@dembed/metrics";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { generateNeedle, generatePasskey } from "../src/generate/synthetic.js";
 
@@ -20,8 +24,9 @@ function jsonl(path: string, rows: object[]): void {
 }
 
 // LongEmbed: passkey and needle at two lengths, three documents and two queries each.
+const passkey = generatePasskey({ seed: 7, contextLengths: [64, 128], docsPerLength: 3, queriesPerLength: 2 });
 for (const [config, data] of [
-  ["passkey", generatePasskey({ seed: 7, contextLengths: [64, 128], docsPerLength: 3, queriesPerLength: 2 })],
+  ["passkey", passkey],
   ["needle", generateNeedle({ seed: 7, contextLengths: [64, 128], docsPerLength: 3, queriesPerLength: 2 })],
 ] as const) {
   jsonl(`dwzhu/LongEmbed/${config}/corpus.jsonl`, data.splits.flatMap((s) => s.corpus.map((d) => ({ doc_id: d.id, text: d.text, context_length: s.contextLength }))));
@@ -32,19 +37,6 @@ for (const [config, data] of [
   );
 }
 
-const STORIES = [
-  ["The lighthouse keeper of Skerry Point kept a log of every ship that passed in the storm of 1889, and counted forty-one masts before dawn.", "How many masts did the lighthouse keeper count before dawn?"],
-  ["In the mill town the weavers went on strike when the owners cut wages; the strike ended after nine weeks with a new agreement on hours.", "How long did the weavers' strike last?"],
-  ["The expedition crossed the salt flats on camels, lost two guides to fever, and reached the oasis of Siwa in the third month.", "Which oasis did the expedition reach?"],
-  ["A committee met to review the school budget and agreed to repair the library roof before buying new desks for the classrooms.", "What did the committee agree to repair first?"],
-];
-for (const config of ["narrativeqa", "qmsum", "summ_screen_fd", "2wikimqa"]) {
-  jsonl(`dwzhu/LongEmbed/${config}/corpus.jsonl`, STORIES.map(([text], i) => ({ doc_id: `${config}_doc${i}`, text })));
-  jsonl(`dwzhu/LongEmbed/${config}/queries.jsonl`, STORIES.slice(0, 3).map(([, q], i) => ({ qid: `${config}_q${i}`, text: q })));
-  jsonl(`dwzhu/LongEmbed/${config}/qrels.jsonl`, STORIES.slice(0, 3).map((_, i) => ({ qid: `${config}_q${i}`, doc_id: `${config}_doc${i}` })));
-}
-
-// BRIGHT: two tasks. Each query has gold documents; one has an excluded id, the other "N/A" as BRIGHT writes it.
 const utf8 = { type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" } as const;
 const listOf = (name: string) => [
   { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
@@ -61,6 +53,45 @@ function parquet(path: string, schema: object[], columns: Record<string, unknown
   writeFileSync(join(root, path), new Uint8Array(buffer));
 }
 
+type Column = [name: string, kind: "string" | "int64" | "double" | "strings", values: unknown[]];
+
+/** A flat parquet table as `datasets` writes MTEB's configs: strings, int64/double scores, list<string> id lists. */
+function table(path: string, columns: Column[]): void {
+  const field = ([name, kind]: Column): object[] =>
+    kind === "strings" ? [...listOf(name)] : [{ name, ...(kind === "string" ? utf8 : { type: kind === "int64" ? "INT64" : "DOUBLE", repetition_type: "OPTIONAL" }) }];
+  const schema = [{ name: "schema", num_children: columns.length }, ...columns.flatMap(field)];
+  parquet(path, schema, Object.fromEntries(columns.map(([name, kind, values]) => [name, kind === "int64" ? values.map((v) => BigInt(v as number)) : values])));
+}
+
+const STORIES = [
+  ["The lighthouse keeper of Skerry Point kept a log of every ship that passed in the storm of 1889, and counted forty-one masts before dawn.", "How many masts did the lighthouse keeper count before dawn?"],
+  ["In the mill town the weavers went on strike when the owners cut wages; the strike ended after nine weeks with a new agreement on hours.", "How long did the weavers' strike last?"],
+  ["The expedition crossed the salt flats on camels, lost two guides to fever, and reached the oasis of Siwa in the third month.", "Which oasis did the expedition reach?"],
+  ["A committee met to review the school budget and agreed to repair the library roof before buying new desks for the classrooms.", "What did the committee agree to repair first?"],
+];
+for (const config of ["narrativeqa", "qmsum", "summ_screen_fd", "2wikimqa"]) {
+  jsonl(`dwzhu/LongEmbed/${config}/corpus.jsonl`, STORIES.map(([text], i) => ({ doc_id: `${config}_doc${i}`, text })));
+  jsonl(`dwzhu/LongEmbed/${config}/queries.jsonl`, STORIES.slice(0, 3).map(([, q], i) => ({ qid: `${config}_q${i}`, text: q })));
+  jsonl(`dwzhu/LongEmbed/${config}/qrels.jsonl`, STORIES.slice(0, 3).map((_, i) => ({ qid: `${config}_q${i}`, doc_id: `${config}_doc${i}` })));
+}
+
+// The same passkey data and NarrativeQA stories as MTEB 2.x stores them (mteb/LEMB*Retrieval): a split per length.
+for (const s of passkey.splits) {
+  const split = `test_${s.contextLength}`;
+  table(`mteb/LEMBPasskeyRetrieval/corpus/${split}-00000-of-00001.parquet`, [["_id", "string", s.corpus.map((d) => d.id)], ["text", "string", s.corpus.map((d) => d.text)], ["title", "string", s.corpus.map(() => "")]]);
+  table(`mteb/LEMBPasskeyRetrieval/queries/${split}-00000-of-00001.parquet`, [["_id", "string", s.queries.map((q) => q.id)], ["text", "string", s.queries.map((q) => q.text)]]);
+  const judged = Object.entries(s.qrels).flatMap(([qid, docs]) => Object.entries(docs).map(([doc, score]) => [qid, doc, score] as const));
+  table(`mteb/LEMBPasskeyRetrieval/qrels/${split}-00000-of-00001.parquet`, [["query-id", "string", judged.map((j) => j[0])], ["corpus-id", "string", judged.map((j) => j[1])], ["score", "int64", judged.map((j) => j[2])]]);
+}
+table("mteb/LEMBNarrativeQARetrieval/corpus/test-00000-of-00001.parquet", [["_id", "string", STORIES.map((_, i) => `narrativeqa_doc${i}`)], ["text", "string", STORIES.map(([t]) => t)], ["title", "string", STORIES.map(() => "")]]);
+table("mteb/LEMBNarrativeQARetrieval/queries/test-00000-of-00001.parquet", [["_id", "string", STORIES.slice(0, 3).map((_, i) => `narrativeqa_q${i}`)], ["text", "string", STORIES.slice(0, 3).map(([, q]) => q)]]);
+table("mteb/LEMBNarrativeQARetrieval/qrels/test-00000-of-00001.parquet", [
+  ["query-id", "string", STORIES.slice(0, 3).map((_, i) => `narrativeqa_q${i}`)],
+  ["corpus-id", "string", STORIES.slice(0, 3).map((_, i) => `narrativeqa_doc${i}`)],
+  ["score", "int64", STORIES.slice(0, 3).map(() => 1)],
+]);
+
+// BRIGHT: two tasks. Each query has gold documents; one has an excluded id, the other "N/A" as BRIGHT writes it.
 const BRIGHT: Record<string, { docs: Array<[string, string]>; examples: Array<{ id: string; query: string; gold: string[]; excluded: string[] }> }> = {
   biology: {
     docs: [
@@ -107,29 +138,44 @@ for (const [task, { docs, examples }] of Object.entries(BRIGHT)) {
 }
 
 // FollowIR: two queries over six documents; the changed instruction makes one og-relevant document irrelevant per query.
+const FOLLOWIR_DOCS = [
+  ["d1", "Dam project", "The Three Gorges dam will be completed in 2009 at a cost of 25 billion dollars and generate 18,000 megawatts."],
+  ["d2", "Dam protest", "Villagers displaced by the Three Gorges dam protested the social and ecological impact of the project."],
+  ["d3", "River fish", "Sturgeon in the Yangtze river are threatened by the dam, ecologists said."],
+  ["d4", "Tea harvest", "The spring tea harvest in Hangzhou was larger than expected this year."],
+  ["d5", "Tunnel opens", "A new rail tunnel under the Alps opened, cutting travel time between Zurich and Milan."],
+  ["d6", "Tunnel cost", "The Alpine rail tunnel cost 12 billion francs, and freight traffic is expected to double."],
+] as const;
+const FOLLOWIR_QUERIES = [
+  { _id: "q1", text: "What is the status of the Three Gorges Project?", instruction_og: "Relevant documents give the completion date, cost or output of the dam, or its social impact.", instruction_changed: "Relevant documents give the completion date, cost or output of the dam. Social or ecological impact is not relevant.", keywords: "", short_query: "" },
+  { _id: "q2", text: "What do we know about the new Alpine rail tunnel?", instruction_og: "Relevant documents describe its opening or its cost.", instruction_changed: "Relevant documents give its cost; reports of the opening alone are not relevant.", keywords: "", short_query: "" },
+];
+const QRELS = {
+  og: [["q1", "d1", 1], ["q1", "d2", 1], ["q1", "d4", 0], ["q2", "d5", 1], ["q2", "d6", 1]],
+  changed: [["q1", "d1", 1], ["q1", "d2", 0], ["q1", "d4", 0], ["q2", "d5", 0], ["q2", "d6", 1]],
+} as const;
+const qrelRows = (rows: (typeof QRELS)["og" | "changed"]) => rows.map(([q, d, score]) => ({ "query-id": q, "corpus-id": d, score }));
 for (const name of ["robust04", "news21", "core17"]) {
   const base = `jhu-clsp/${name}-instructions`;
-  const docs = [
-    ["d1", "Dam project", "The Three Gorges dam will be completed in 2009 at a cost of 25 billion dollars and generate 18,000 megawatts."],
-    ["d2", "Dam protest", "Villagers displaced by the Three Gorges dam protested the social and ecological impact of the project."],
-    ["d3", "River fish", "Sturgeon in the Yangtze river are threatened by the dam, ecologists said."],
-    ["d4", "Tea harvest", "The spring tea harvest in Hangzhou was larger than expected this year."],
-    ["d5", "Tunnel opens", "A new rail tunnel under the Alps opened, cutting travel time between Zurich and Milan."],
-    ["d6", "Tunnel cost", "The Alpine rail tunnel cost 12 billion francs, and freight traffic is expected to double."],
-  ];
-  jsonl(`${base}/corpus.jsonl`, docs.map(([id, title, text]) => ({ _id: id, title, text })));
-  jsonl(`${base}/queries.jsonl`, [
-    { _id: "q1", text: "What is the status of the Three Gorges Project?", instruction_og: "Relevant documents give the completion date, cost or output of the dam, or its social impact.", instruction_changed: "Relevant documents give the completion date, cost or output of the dam. Social or ecological impact is not relevant.", keywords: "", short_query: "" },
-    { _id: "q2", text: "What do we know about the new Alpine rail tunnel?", instruction_og: "Relevant documents describe its opening or its cost.", instruction_changed: "Relevant documents give its cost; reports of the opening alone are not relevant.", keywords: "", short_query: "" },
-  ]);
-  jsonl(`${base}/qrels_og/test.jsonl`, [
-    { "query-id": "q1", "corpus-id": "d1", score: 1 }, { "query-id": "q1", "corpus-id": "d2", score: 1 }, { "query-id": "q1", "corpus-id": "d4", score: 0 },
-    { "query-id": "q2", "corpus-id": "d5", score: 1 }, { "query-id": "q2", "corpus-id": "d6", score: 1 },
-  ]);
-  jsonl(`${base}/qrels_changed/test.jsonl`, [
-    { "query-id": "q1", "corpus-id": "d1", score: 1 }, { "query-id": "q1", "corpus-id": "d2", score: 0 }, { "query-id": "q1", "corpus-id": "d4", score: 0 },
-    { "query-id": "q2", "corpus-id": "d5", score: 0 }, { "query-id": "q2", "corpus-id": "d6", score: 1 },
-  ]);
-  jsonl(`${base}/top_ranked.jsonl`, ["q1", "q2"].flatMap((qid) => docs.map(([id]) => ({ qid, pid: id }))));
+  jsonl(`${base}/corpus.jsonl`, FOLLOWIR_DOCS.map(([id, title, text]) => ({ _id: id, title, text })));
+  jsonl(`${base}/queries.jsonl`, FOLLOWIR_QUERIES);
+  jsonl(`${base}/qrels_og/test.jsonl`, qrelRows(QRELS.og));
+  jsonl(`${base}/qrels_changed/test.jsonl`, qrelRows(QRELS.changed));
+  jsonl(`${base}/top_ranked.jsonl`, ["q1", "q2"].flatMap((qid) => FOLLOWIR_DOCS.map(([id]) => ({ qid, pid: id }))));
 }
+
+// The same Robust04 data as jhu-clsp/robust04-instructions-mteb stores it (read by MTEB 2.0.1-2.10.6; the configs its
+// dataset card lists): each query twice, "<qid>-og" and "<qid>-changed", with its instruction in a config of its own,
+// both judgement sets in the default config (data/), and qrel_diff listing the documents whose judgement changed.
+const mtebBase = "jhu-clsp/robust04-instructions-mteb";
+const variants = FOLLOWIR_QUERIES.flatMap((q) => [{ id: `${q._id}-og`, text: q.text, instruction: q.instruction_og }, { id: `${q._id}-changed`, text: q.text, instruction: q.instruction_changed }]);
+const both = [...QRELS.og.map(([q, d, s]) => [`${q}-og`, d, s] as const), ...QRELS.changed.map(([q, d, s]) => [`${q}-changed`, d, s] as const)];
+const byQuery = (rows: (typeof QRELS)["og" | "changed"]) => Object.fromEntries(FOLLOWIR_QUERIES.map((q) => [q._id, Object.fromEntries(rows.filter((r) => r[0] === q._id).map((r) => [r[1], r[2]]))]));
+const diff = [...changedDocuments(byQuery(QRELS.og), byQuery(QRELS.changed))];
+table(`${mtebBase}/corpus/corpus-00000-of-00001.parquet`, [["_id", "string", FOLLOWIR_DOCS.map((d) => d[0])], ["title", "string", FOLLOWIR_DOCS.map((d) => d[1])], ["text", "string", FOLLOWIR_DOCS.map((d) => d[2])]]);
+table(`${mtebBase}/queries/queries-00000-of-00001.parquet`, [["_id", "string", variants.map((v) => v.id)], ["text", "string", variants.map((v) => v.text)]]);
+table(`${mtebBase}/instruction/instruction-00000-of-00001.parquet`, [["query-id", "string", variants.map((v) => v.id)], ["instruction", "string", variants.map((v) => v.instruction)]]);
+table(`${mtebBase}/data/default-00000-of-00001.parquet`, [["query-id", "string", both.map((r) => r[0])], ["corpus-id", "string", both.map((r) => r[1])], ["score", "double", both.map((r) => r[2])]]);
+table(`${mtebBase}/qrel_diff/qrel_diff-00000-of-00001.parquet`, [["query-id", "string", diff.map(([q]) => q)], ["corpus-ids", "strings", diff.map(([, docs]) => docs)]]);
+table(`${mtebBase}/top_ranked/top_ranked-00000-of-00001.parquet`, [["query-id", "string", variants.map((v) => v.id)], ["corpus-ids", "strings", variants.map(() => FOLLOWIR_DOCS.map((d) => d[0]))]]);
 console.log(`fixtures written under ${root}`);

@@ -1,18 +1,18 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { lockOutput, removeDeadTemps } from "@dembed/files";
 import { formatRun } from "@dembed/metrics";
 import type { Run } from "@dembed/retrieval";
 import { loadTask, TaskDataMissing, type LoadOptions } from "./load.js";
 import { writeFileAtomic } from "./output/files.js";
-import { mtebFollowIrResult, mtebRetrievalResult } from "./output/mteb.js";
+import { MTEB_VERSION, mtebFollowIrResult, mtebModelMeta, mtebResultFolder, mtebRetrievalResult } from "./output/mteb.js";
 import { contextLengthPlot, type Panel } from "./output/plot.js";
 import { markdownReport, type SystemRun, type TaskResult } from "./output/report.js";
 import { reproducibilityRecord } from "./output/repro.js";
 import { runFollowIrTask } from "./runners/followir.js";
 import { runRetrievalTask, type RetrievalTaskResult } from "./runners/retrieval.js";
 import { slug, type RunSettings, type System } from "./systems.js";
-import { benchmarkDefinition, mtebTaskName, selectTasks, type BenchmarkName, type TaskDefinition } from "./tasks.js";
+import { benchmarkDefinition, mtebTaskName, selectTasks, sourcesOf, type BenchmarkName, type TaskDefinition } from "./tasks.js";
 import type { DatasetSource } from "./types.js";
 
 export interface BenchmarkOptions {
@@ -34,6 +34,8 @@ export interface BenchmarkOptions {
 
 export interface BenchmarkOutcome {
   dir: string;
+  /** Per system name: its MTEB results folder, `<dir>/<model>/<revision>`. */
+  resultDirs: Record<string, string>;
   reportFile: string;
   plotFile?: string;
   systems: SystemRun[];
@@ -46,8 +48,9 @@ const writeRunFile = (path: string, run: Run, tag: string) => writeFileAtomic(pa
 
 /**
  * Runs a benchmark for every system: loads each task once (real data, or generated passkey/needle), runs each system
- * on it, and writes per system the MTEB result JSON, TREC run files and reproducibility records, then the markdown
- * report (and for LongEmbed the context-length plot). Results are written as each task finishes, so an interrupted
+ * on it, and writes per system, in MTEB's results layout `<outDir>/<benchmark>/<model>/<revision>/`, model_meta.json,
+ * one result JSON per MTEB task, TREC run files (runs/) and the reproducibility records (reproducibility.dembed, JSON
+ * under a name MTEB's *.json glob skips), then the markdown report (and for LongEmbed the context-length plot). Results are written as each task finishes, so an interrupted
  * run keeps what it finished; with an embedding cache, a rerun re-embeds nothing it already has.
  */
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkOutcome> {
@@ -89,6 +92,7 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
   const instruction = options.instruction ?? def.instruction;
   const log = options.settings?.log ?? (() => {});
   const runs: SystemRun[] = options.systems.map((system) => ({ system, results: [], records: {} }));
+  const folders = resultFolders(dir, runs, instruction);
   const sources: Record<string, DatasetSource> = {};
   const skipped: Array<{ task: string; reason: string }> = [];
   const warnings: string[] = [];
@@ -114,7 +118,7 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
           : await runRetrievalTask(data, task.mainMetric, run.system, instruction, options.settings);
       run.results.push(result);
       run.records[task.id] = reproducibilityRecord(run.system, data.source, result.embedding, result.instruction, options.settings?.batchSize);
-      writeTaskOutputs(dir, options.benchmark, task, run);
+      writeTaskOutputs(folders.get(run)!, options.benchmark, task, run);
     }
   }
   if (runs.every((r) => r.results.length === 0)) {
@@ -137,31 +141,49 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       ...(options.settings?.brightProtocol ? { protocol: options.settings.brightProtocol } : {}),
       ...(options.settings?.followirScoring ? { followirScoring: options.settings.followirScoring } : {}),
       ...(options.notes?.length ? { notes: options.notes } : {}),
+      resultDirs: Object.fromEntries(runs.map((r) => [r.system.name, relative(dir, folders.get(r)!)])),
     }),
   );
-  return { dir: finalDir, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings };
+  const resultDirs = Object.fromEntries(runs.map((r) => [r.system.name, join(finalDir, relative(dir, folders.get(r)!))]));
+  return { dir: finalDir, resultDirs, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings };
+}
+
+/** Each system's MTEB results folder, with its model_meta.json written; two systems may not share one. */
+function resultFolders(dir: string, runs: SystemRun[], instruction: string): Map<SystemRun, string> {
+  const folders = new Map<SystemRun, string>();
+  for (const run of runs) {
+    const meta = mtebModelMeta(run.system, instruction);
+    const folder = join(dir, mtebResultFolder(meta));
+    const clash = [...folders].find(([, f]) => f === folder);
+    if (clash) throw new Error(`systems "${clash[0].system.name}" and "${run.system.name}" would share the results folder ${relative(dir, folder)}`);
+    folders.set(run, folder);
+    writeJson(join(folder, "model_meta.json"), meta);
+  }
+  return folders;
 }
 
 /** Writes one system's files for the task just finished (BRIGHT's merged BrightRetrieval.json is rewritten each time). */
-function writeTaskOutputs(dir: string, benchmark: BenchmarkName, task: TaskDefinition, run: SystemRun): void {
-  const sysDir = join(dir, slug(run.system.name));
+function writeTaskOutputs(sysDir: string, benchmark: BenchmarkName, task: TaskDefinition, run: SystemRun): void {
   const tag = slug(run.system.name);
   const result = run.results[run.results.length - 1] as TaskResult;
-  const record = run.records[task.id]!;
   const name = mtebTaskName(benchmark, task);
+  // MTEB knows passkey and needle: generated data still names the dataset revision MTEB's task reads.
+  const mtebRevision = sourcesOf(benchmark, task).find((s) => s.readBy.includes(`MTEB ${MTEB_VERSION}`))?.revision ?? null;
+  const ctx = { taskName: name, system: run.system.name, record: run.records[task.id]!, mtebRevision };
   if (result.kind === "followir") {
     writeRunFile(join(sysDir, "runs", `${task.id}_og.trec`), result.runOg, tag);
     writeRunFile(join(sysDir, "runs", `${task.id}_changed.trec`), result.runChanged, tag);
-    writeJson(join(sysDir, `${name}.json`), mtebFollowIrResult(name, result, run.system.name, record));
+    writeJson(join(sysDir, `${name}.json`), mtebFollowIrResult(ctx, result));
   } else {
     for (const s of result.splits) {
       writeRunFile(join(sysDir, "runs", result.splits.length > 1 ? `${task.id}_${s.split}.trec` : `${task.id}.trec`), s.run, tag);
     }
     // BRIGHT is one MTEB task with a subset per domain: its file gathers every domain run so far.
     const sameFile = run.results.filter((r): r is RetrievalTaskResult => r.kind === "retrieval" && (benchmark === "bright" || r.taskId === task.id));
-    writeJson(join(sysDir, `${name}.json`), mtebRetrievalResult(name, sameFile, run.system.name, record, (r) => (benchmark === "bright" ? r.taskId : "default")));
+    writeJson(join(sysDir, `${name}.json`), mtebRetrievalResult(ctx, sameFile, (r) => (benchmark === "bright" ? r.taskId : "default")));
   }
-  writeJson(join(sysDir, "reproducibility.json"), run.records);
+  // JSON, but not named *.json: MTEB loads every *.json beside model_meta.json as a task result.
+  writeJson(join(sysDir, "reproducibility.dembed"), run.records);
 }
 
 function writePlot(dir: string, runs: SystemRun[]): string | undefined {

@@ -32,8 +32,15 @@ export interface DatasetSource {
   dataset: string;
   /** The folder read, when read from disk. */
   path?: string;
-  /** The HF snapshot revision when known; null when the folder does not say. */
+  /** The revision actually read: the HF snapshot commit, or a local copy's REVISION file; null when unknown. */
   revision: string | null;
+  /** The commit tasks.json pins for this dataset (null: none is known). Absent for generated data. */
+  pinnedRevision?: string | null;
+  /**
+   * How `revision` was accepted: "pinned" (it is the pin), "any" (--revision any: whatever was on disk),
+   * "unverified" (a local folder without a REVISION file), "unpinned" (tasks.json has no pin). Absent for generated data.
+   */
+  revisionPolicy?: "pinned" | "any" | "unverified" | "unpinned";
   /** The generator's seed, for generated data. */
   seed?: number;
   /** The generator's sizes, for generated data. */

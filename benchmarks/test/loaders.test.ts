@@ -1,11 +1,13 @@
-import { appendFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveDataset } from "../src/data/resolve.js";
+import { resolveDataset, RevisionMismatch } from "../src/data/resolve.js";
 import { loadTask } from "../src/load.js";
 import { loadBrightTask, looksLikeBright } from "../src/loaders/bright.js";
 import { loadFollowIrTask } from "../src/loaders/followir.js";
-import { loadLongEmbedTask } from "../src/loaders/longembed.js";
+import { loadMtebInstructionsTask } from "../src/loaders/followir-mteb.js";
+import { loadLongEmbedTask, loadMtebLongEmbedTask } from "../src/loaders/longembed.js";
 import { selectTasks } from "../src/tasks.js";
 import type { FollowIrTaskData, RetrievalTaskData } from "../src/types.js";
 import { cleanTempDirs, fixtureCopy, FIXTURES, tempDir } from "./helpers.js";
@@ -100,6 +102,58 @@ describe("FollowIR loader (jhu-clsp/*-instructions layout)", () => {
   });
 });
 
+describe("MTEB 2.x layouts give the same task data as the older ones", () => {
+  const without = <T extends { source: unknown }>(data: T) => ({ ...data, source: undefined });
+
+  it("mteb/LEMBPasskeyRetrieval (a parquet split per length) equals dwzhu/LongEmbed passkey", async () => {
+    const older = await loadLongEmbedTask(longEmbed(), task("longembed", "passkey"));
+    const newer = await loadMtebLongEmbedTask(local(join(FIXTURES, "mteb/LEMBPasskeyRetrieval"), "mteb/LEMBPasskeyRetrieval"), task("longembed", "passkey"));
+    expect(newer.splits.map((s) => s.split)).toEqual(["test_64", "test_128"]);
+    expect(without(newer)).toEqual(without(older));
+    const one = await loadMtebLongEmbedTask(local(join(FIXTURES, "mteb/LEMBPasskeyRetrieval"), "mteb/LEMBPasskeyRetrieval"), task("longembed", "passkey"), { contextLengths: [128] });
+    expect(one.splits).toEqual(older.splits.slice(1));
+    await expect(
+      loadMtebLongEmbedTask(local(join(FIXTURES, "mteb/LEMBPasskeyRetrieval"), "mteb/LEMBPasskeyRetrieval"), task("longembed", "passkey"), { contextLengths: [256] }),
+    ).rejects.toThrow(/corpus has no split for context_length 256 \(present: 64, 128\)/);
+  });
+
+  it("mteb/LEMBNarrativeQARetrieval (one test split) equals dwzhu/LongEmbed narrativeqa", async () => {
+    const older = await loadLongEmbedTask(longEmbed(), task("longembed", "narrativeqa"));
+    const newer = await loadMtebLongEmbedTask(local(join(FIXTURES, "mteb/LEMBNarrativeQARetrieval"), "mteb/LEMBNarrativeQARetrieval"), task("longembed", "narrativeqa"));
+    expect(without(newer)).toEqual(without(older));
+  });
+
+  it("jhu-clsp/robust04-instructions-mteb (-og/-changed queries, instruction and qrel_diff configs) equals jhu-clsp/robust04-instructions", async () => {
+    const older = await loadFollowIrTask(local(join(FIXTURES, "jhu-clsp/robust04-instructions"), "jhu-clsp/robust04-instructions"), task("followir", "robust04"));
+    const newer = await loadMtebInstructionsTask(local(join(FIXTURES, "jhu-clsp/robust04-instructions-mteb"), "jhu-clsp/robust04-instructions-mteb"), task("followir", "robust04"));
+    expect(without(newer)).toEqual(without(older));
+    expect(newer.queries[0]).toMatchObject({ id: "q1", instructionOg: expect.stringMatching(/social impact/) });
+  });
+
+  it("loadTask reads the newer copy when only it is there, at its own pinned revision", async () => {
+    const data = tempDir();
+    cpSync(join(FIXTURES, "jhu-clsp/robust04-instructions-mteb"), join(data, "jhu-clsp/robust04-instructions-mteb"), { recursive: true });
+    writeFileSync(join(data, "jhu-clsp/robust04-instructions-mteb/REVISION"), "0a3efedfcac0a7f859c46cff3a0fac0f8747b28f\n");
+    const empty = tempDir();
+    const loaded = (await loadTask("followir", task("followir", "robust04"), { dataDir: data, env: { HF_HUB_CACHE: join(empty, "hub"), HF_HOME: empty } })) as FollowIrTaskData;
+    expect(loaded.source).toMatchObject({ dataset: "jhu-clsp/robust04-instructions-mteb", revisionPolicy: "pinned" });
+    expect(loaded.queries.map((q) => q.id)).toEqual(["q1", "q2"]);
+  });
+
+  it("warns when qrel_diff disagrees with the judgements, since p-MRR is scored from the judgements", async () => {
+    const root = join(fixtureCopy(), "jhu-clsp/robust04-instructions-mteb");
+    const buffer = parquetWriteBuffer({
+      columnData: [
+        { name: "query-id", data: ["q1", "q2"] },
+        { name: "corpus-ids", data: [["d2", "d3"], ["d5"]] },
+      ],
+    });
+    writeFileSync(join(root, "qrel_diff/qrel_diff-00000-of-00001.parquet"), new Uint8Array(buffer));
+    const data = await loadMtebInstructionsTask(local(root, "jhu-clsp/robust04-instructions-mteb"), task("followir", "robust04"));
+    expect(data.warnings).toEqual([expect.stringMatching(/qrel_diff differs from the og\/changed judgements for 1 queries \(e\.g\. q1\)/)]);
+  });
+});
+
 describe("finding datasets", () => {
   it("finds <data>/<org>/<name> folders and, without one, generates passkey but not narrativeqa", async () => {
     const found = (await loadTask("longembed", task("longembed", "narrativeqa"), { dataDir: FIXTURES })) as RetrievalTaskData;
@@ -111,19 +165,54 @@ describe("finding datasets", () => {
     await expect(loadTask("longembed", task("longembed", "narrativeqa"), { dataDir: empty, env })).rejects.toThrow(/dataset dwzhu\/LongEmbed not found/);
   });
 
-  it("reads the Hugging Face hub cache layout and reports the snapshot revision", async () => {
+  /** A hub cache holding `dataset` at `rev` (its snapshot a link to `folder`), with refs/main naming it. */
+  const hubWith = (dataset: string, rev: string, folder: string) => {
     const hub = tempDir();
-    const rev = "0123456789abcdef0123456789abcdef01234567";
-    const repo = join(hub, "datasets--jhu-clsp--news21-instructions");
+    const repo = join(hub, `datasets--${dataset.replace("/", "--")}`);
     mkdirSync(join(repo, "snapshots"), { recursive: true });
     mkdirSync(join(repo, "refs"));
     writeFileSync(join(repo, "refs/main"), rev);
-    symlinkSync(join(FIXTURES, "jhu-clsp/news21-instructions"), join(repo, "snapshots", rev));
-    const env = { HF_HUB_CACHE: hub, HF_HOME: hub };
-    const resolved = await resolveDataset("jhu-clsp/news21-instructions", () => true, { env });
-    expect(resolved?.source).toMatchObject({ kind: "hf-cache", revision: rev });
+    symlinkSync(folder, join(repo, "snapshots", rev));
+    return { HF_HUB_CACHE: hub, HF_HOME: hub };
+  };
+  const NEWS21_PIN = "e0144086b45fe31ac125e9ac1a83b6a409bb6ca6"; // MTEB 1.14.12's jhu-clsp/news21-instructions
+  const OTHER = "0123456789abcdef0123456789abcdef01234567";
+
+  it("reads the pinned snapshot from the Hugging Face hub cache and records it", async () => {
+    const env = hubWith("jhu-clsp/news21-instructions", NEWS21_PIN, join(FIXTURES, "jhu-clsp/news21-instructions"));
+    const resolved = await resolveDataset("jhu-clsp/news21-instructions", () => true, { env, pin: NEWS21_PIN });
+    expect(resolved?.source).toMatchObject({ kind: "hf-cache", revision: NEWS21_PIN, pinnedRevision: NEWS21_PIN, revisionPolicy: "pinned" });
     const data = (await loadTask("followir", task("followir", "news21"), { env })) as FollowIrTaskData;
-    expect(data.source.revision).toBe(rev);
-    expect(readFileSync(join(repo, "refs/main"), "utf8")).toBe(rev);
+    expect(data.source.revision).toBe(NEWS21_PIN);
+  });
+
+  it("stops with one line naming the dataset, the pin and the revision found when only another snapshot is cached", async () => {
+    const env = hubWith("jhu-clsp/news21-instructions", OTHER, join(FIXTURES, "jhu-clsp/news21-instructions"));
+    const error = await loadTask("followir", task("followir", "news21"), { env }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(RevisionMismatch);
+    expect((error as Error).message).toBe(
+      `jhu-clsp/news21-instructions: the Hugging Face cache holds revision ${OTHER} (main), but tasks.json pins ${NEWS21_PIN}; ` +
+        "download the pinned revision or pass --revision any to use it",
+    );
+    // --revision any reads it, and says so.
+    const data = (await loadTask("followir", task("followir", "news21"), { env, revision: "any" })) as FollowIrTaskData;
+    expect(data.source).toMatchObject({ revision: OTHER, pinnedRevision: NEWS21_PIN, revisionPolicy: "any" });
+    expect(data.queries.length).toBeGreaterThan(0);
+  });
+
+  it("a mismatch does not fall back to generated data", async () => {
+    const dataDir = fixtureCopy();
+    rmSync(join(dataDir, "mteb"), { recursive: true }); // no other passkey source to fall back on either
+    writeFileSync(join(dataDir, "dwzhu/LongEmbed/REVISION"), `${OTHER}\n`);
+    const empty = tempDir();
+    const env = { HF_HUB_CACHE: join(empty, "hub"), HF_HOME: empty };
+    await expect(loadTask("longembed", task("longembed", "passkey"), { dataDir, env })).rejects.toThrow(
+      new RegExp(`^dwzhu/LongEmbed: .*dwzhu/LongEmbed/REVISION says revision ${OTHER}, but tasks.json pins 6e346642246bfb4928c560ee08640dc84d074e8c; .*--revision any`),
+    );
+    const data = await loadTask("longembed", task("longembed", "passkey"), { dataDir, env, revision: "any" });
+    expect(data.source).toMatchObject({ kind: "local", revision: OTHER, revisionPolicy: "any" });
+    // Without a REVISION file a local folder is read as before, and recorded as unverified.
+    rmSync(join(dataDir, "dwzhu/LongEmbed/REVISION"));
+    expect((await loadTask("longembed", task("longembed", "passkey"), { dataDir, env })).source).toMatchObject({ revision: null, revisionPolicy: "unverified" });
   });
 });

@@ -3,8 +3,8 @@
 // adapter's dembed_adapter.json, the benchmark encoder and `dembed embed`; `dembed eval --adapter` records it all.
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { slug } from "@dembed/benchmarks";
+import { basename, join } from "node:path";
+import { mtebResultFolder } from "@dembed/benchmarks";
 import { effectiveEmbedSettings, embedderSettingOptions, loadAdapterForEmbedder, saveAdapter, SETTINGS_FILE } from "@dembed/lora";
 import { Embedder, createTinyModel } from "@dembed/models";
 import { createModelRun, parseTrainConfig, type ModelRun, type TrainText } from "@dembed/train";
@@ -179,12 +179,16 @@ describe("the CLI with --adapter", () => {
     const sizes = ["--lengths", "48", "--queries-per-length", "2", "--docs-per-length", "3", "--batch-size", "4"];
     const err = await dembed("eval", "longembed:passkey", ...args, ...sizes);
     expect(err).toMatch(/adapter .*adapter: from dembed_adapter\.json: attention bidirectional/);
-    const recordFile = join(out, "longembed", slug(modelDir), "reproducibility.json");
+    // An adapted model is its own MTEB model: "<base>+<adapter>", revision = the adapter's content hash.
+    const fingerprint = (await loadAdapterForEmbedder(adapterDir)).fingerprint;
+    const folder = join(out, "longembed", mtebResultFolder({ name: `${basename(modelDir)}+${basename(adapterDir)}`, revision: fingerprint.slice(0, 16) }));
+    expect(JSON.parse(await readFile(join(folder, "model_meta.json"), "utf8"))).toMatchObject({ adapted_from: basename(modelDir) });
+    const recordFile = join(folder, "reproducibility.dembed");
     const record = JSON.parse(await readFile(recordFile, "utf8")) as Record<string, { encoder: Record<string, unknown>; max_length: unknown }>;
     const task = Object.values(record)[0]!;
     expect(task.encoder).toMatchObject({
       adapter: adapterDir,
-      adapterFingerprint: (await loadAdapterForEmbedder(adapterDir)).fingerprint,
+      adapterFingerprint: fingerprint,
       settingsFromAdapter: ["attention", "pooling", "skip_instruction", "prompt_template", "max_length"],
       attention: "bidirectional",
       pooling: "weighted_mean",

@@ -4,7 +4,7 @@ import { numberField, optionalStringField, stringField } from "../data/fields.js
 import { readJsonl } from "../data/readers.js";
 import type { ResolvedDataset } from "../data/resolve.js";
 import type { TaskDefinition } from "../tasks.js";
-import type { Doc, FollowIrTaskData, InstructionQuery, Qrels } from "../types.js";
+import type { DatasetSource, Doc, FollowIrTaskData, InstructionQuery, Qrels } from "../types.js";
 import { addJudgement, checkUniqueIds, missingQrelsDocs } from "./common.js";
 
 /** True when `root` holds a FollowIR dataset (corpus.jsonl and qrels_og/). */
@@ -39,7 +39,6 @@ export async function loadFollowIrTask(resolved: ResolvedDataset, task: TaskDefi
     const text = stringField(row, "text", ctx);
     corpus.push({ id: stringField(row, "_id", ctx), text: title ? `${title} ${text}` : text });
   }
-  checkUniqueIds(dataset, file("corpus.jsonl"), corpus);
 
   const qrelsOg = await readQrels(dataset, file(join("qrels_og", `${split}.jsonl`)));
   const qrelsChanged = await readQrels(dataset, file(join("qrels_changed", `${split}.jsonl`)));
@@ -56,18 +55,43 @@ export async function loadFollowIrTask(resolved: ResolvedDataset, task: TaskDefi
       instructionChanged: stringField(row, "instruction_changed", ctx),
     });
   }
-  checkUniqueIds(dataset, file("queries.jsonl"), queries);
 
   const topRanked: Record<string, string[]> = {};
   for await (const { row, index } of readJsonl(dataset, file("top_ranked.jsonl"))) {
     const ctx = { dataset, file: file("top_ranked.jsonl"), row: index };
     (topRanked[stringField(row, "qid", ctx)] ??= []).push(stringField(row, "pid", ctx));
   }
+  const parts = { corpus, queries, qrelsOg, qrelsChanged, topRanked };
+  return assembleFollowIr(task, split, parts, resolved.source, { corpus: file("corpus.jsonl"), queries: file("queries.jsonl"), topRanked: file("top_ranked.jsonl") });
+}
+
+export interface FollowIrParts {
+  corpus: Doc[];
+  queries: InstructionQuery[];
+  qrelsOg: Qrels;
+  qrelsChanged: Qrels;
+  topRanked: Record<string, string[]>;
+}
+
+/**
+ * The checks every FollowIR layout shares: unique ids, candidates for every query (those missing from the corpus
+ * dropped with a warning), and judged documents missing from the corpus counted in a warning.
+ */
+export function assembleFollowIr(
+  task: TaskDefinition,
+  split: string,
+  parts: FollowIrParts,
+  source: DatasetSource,
+  files: { corpus: string; queries: string; topRanked: string },
+): FollowIrTaskData {
+  const dataset = source.dataset;
+  const { corpus, queries, qrelsOg, qrelsChanged, topRanked } = parts;
+  checkUniqueIds(dataset, files.corpus, corpus);
+  checkUniqueIds(dataset, files.queries, queries);
   const withoutCandidates = queries.filter((q) => !topRanked[q.id]).map((q) => q.id);
   if (withoutCandidates.length > 0) {
-    throw new Error(`${dataset}: ${file("top_ranked.jsonl")} has no candidates for queries ${withoutCandidates.slice(0, 5).join(", ")}`);
+    throw new Error(`${dataset}: ${files.topRanked} has no candidates for queries ${withoutCandidates.slice(0, 5).join(", ")}`);
   }
-
   const warnings: string[] = [];
   const docIds = new Set(corpus.map((d) => d.id));
   let missingCandidates = 0;
@@ -84,5 +108,5 @@ export async function loadFollowIrTask(resolved: ResolvedDataset, task: TaskDefi
     const warning = missingQrelsDocs(`${dataset} ${name}`, qrels, corpus);
     if (warning) warnings.push(warning);
   }
-  return { benchmark: "followir", taskId: task.id, split, corpus, queries, qrelsOg, qrelsChanged, topRanked, source: resolved.source, warnings };
+  return { benchmark: "followir", taskId: task.id, split, corpus, queries, qrelsOg, qrelsChanged, topRanked, source, warnings };
 }

@@ -27,6 +27,12 @@ export interface ReproducibilityRecord {
   embedded_inputs: number;
   cached_inputs: number;
   dataset: DatasetSource;
+  /** The revision read (null: generated data, or a local copy without a REVISION file). */
+  dataset_revision: string | null;
+  /** The revision tasks.json pins (null: generated data, or none known). */
+  pinned_revision: string | null;
+  /** How the revision was accepted (see DatasetSource.revisionPolicy); null for generated data. */
+  revision_policy: NonNullable<DatasetSource["revisionPolicy"]> | null;
   seed: number | null;
   bm25: Record<string, unknown> | null;
   created_at: string;
@@ -87,6 +93,9 @@ export function reproducibilityRecord(
     embedded_inputs: stats.encoded,
     cached_inputs: stats.cached,
     dataset: source,
+    dataset_revision: source.revision,
+    pinned_revision: source.pinnedRevision ?? null,
+    revision_policy: source.revisionPolicy ?? null,
     seed: source.seed ?? null,
     bm25: system.kind === "bm25" ? { k1: 0.9, b: 0.4, stopwords: "lucene-english", stemmer: "porter", ...system.options } : null,
     created_at: new Date().toISOString(),

@@ -40,7 +40,7 @@ describe("dembed bench / eval", () => {
     const printed = await run(["bench", "followir", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache"]);
     expect(printed).toContain(join(out, "followir", "report.md"));
     expect(printed).toMatch(/BM25\s+robust04\s+-?\d+\.\d/);
-    expect(JSON.parse(readFileSync(join(out, "followir", "BM25", "Core17InstructionRetrieval.json"), "utf8")).task_name).toBe("Core17InstructionRetrieval");
+    expect(JSON.parse(readFileSync(join(out, "followir", "BM25", "no_revision_available", "Core17InstructionRetrieval.json"), "utf8")).task_name).toBe("Core17InstructionRetrieval");
   });
 
   it("reads options from a config file, with flags taking precedence", async () => {
@@ -75,7 +75,7 @@ describe("dembed bench / eval", () => {
     expect(byDefault).toMatch(/Excluded ids: protocol `bright` \(removed from the ranking/);
     expect(byDefault).toMatch(/\| \*\*Average\*\* \| +\| 14\.3 \| 17\.4 \| 21\.8 \| 25\.0 † \| 33\.0 † \|/);
     expect(byDefault).toMatch(/† Not comparable: .*Dream-7B embedder.* were produced under protocol `paper`/);
-    expect(byDefault).toMatch(/the paper's code read 3066d29; MTEB 1\.14\.12 read a75a0eb/);
+    expect(byDefault).toMatch(/the paper's code read 3066d29c9651a576c8aba4832d249807b181ecae; MTEB 1\.14\.12 and 2\.20\.0 read a75a0eb483f6a5233a6efc2d63d71540a4443dfb/);
     await run(["bench", "bright", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--tasks", "biology", "--protocol", "paper"]);
     const paper = readFileSync(join(out, "bright", "report.md"), "utf8");
     expect(paper).toMatch(/\| 14\.3 † \| 17\.4 † \| 21\.8 † \| 25\.0 \| 33\.0 \|/);
@@ -99,6 +99,23 @@ describe("dembed bench / eval", () => {
     const out = temp();
     await run(["bench", "followir", "--model", "bm25", "--data", FIXTURES, "--out", out, "--no-cache", "--followir-scoring", "mteb-1.14"]);
     expect(readFileSync(join(out, "followir", "report.md"), "utf8")).toMatch(/Secondary measures: `mteb-1\.14` scoring \(crosswise/);
+  });
+
+  it("--revision any reads a copy at another revision than the pinned one, and the results say so", async () => {
+    const data = temp();
+    cpSync(join(FIXTURES, "jhu-clsp/core17-instructions"), join(data, "jhu-clsp/core17-instructions"), { recursive: true });
+    const other = "0123456789abcdef0123456789abcdef01234567";
+    writeFileSync(join(data, "jhu-clsp/core17-instructions/REVISION"), `${other}\n`);
+    const out = temp();
+    const args = ["bench", "followir", "--model", "bm25", "--data", data, "--out", out, "--no-cache", "--tasks", "core17"];
+    await expect(run(args)).rejects.toThrow(/^jhu-clsp\/core17-instructions: .*REVISION says revision 0123456789abcdef0123456789abcdef01234567, but tasks\.json pins e39ff896cf3efbbdeeb950e6bd7c79f266995b07; .*--revision any/);
+    await run([...args, "--revision", "any"]);
+    const folder = join(out, "followir", "BM25", "no_revision_available");
+    const record = JSON.parse(readFileSync(join(folder, "reproducibility.dembed"), "utf8")).core17;
+    expect(record).toMatchObject({ revision_policy: "any", dataset_revision: other, pinned_revision: "e39ff896cf3efbbdeeb950e6bd7c79f266995b07" });
+    expect(JSON.parse(readFileSync(join(folder, "Core17InstructionRetrieval.json"), "utf8")).dataset_revision).toBe(other);
+    expect(readFileSync(join(out, "followir", "report.md"), "utf8")).toMatch(/jhu-clsp\/core17-instructions @ 0123456789abcdef0123456789abcdef01234567 \(local folder: .*; --revision any; pinned: e39ff896cf3efbbdeeb950e6bd7c79f266995b07\)/);
+    await expect(run([...args, "--revision", "latest"])).rejects.toThrow(/Allowed choices are pinned, any/);
   });
 
   it("eval takes <benchmark>:<task> arguments across benchmarks", async () => {

@@ -75,6 +75,7 @@ const Config = z
     protocol: z.enum(["bright", "mteb-1.14", "paper"]),
     longDocuments: z.boolean(),
     followirScoring: z.enum(["paired", "mteb-1.14"]),
+    revision: z.enum(["pinned", "any"]),
   })
   .partial()
   .strict();
@@ -310,6 +311,7 @@ async function runWork(
           ...(options.data ? { dataDir: resolve(options.data) } : {}),
           synthetic: options.synthetic ?? "auto",
           ...(options.longDocuments ? { brightLong: true } : {}),
+          ...(options.revision ? { revision: options.revision } : {}),
           ...(options.lengths ? { contextLengths: options.lengths } : {}),
           generator: {
             seed: options.seed ?? DEFAULTS.seed,
@@ -378,6 +380,12 @@ export function addEvalOptions(cmd: Command): Command {
     )
     .option("--long-documents", "BRIGHT: rank the long documents (long_documents, gold_ids_long); domains without them are skipped and listed")
     .addOption(new Option("--followir-scoring <name>", "FollowIR secondary measures: each run against its own qrels (paired, default) or crosswise as MTEB 1.14.12 (mteb-1.14)").choices(["paired", "mteb-1.14"]))
+    .addOption(
+      new Option("--revision <policy>", "dataset revisions: only the ones benchmarks/src/tasks.json pins (pinned, default), or whatever copy is on disk (any; recorded in the results)").choices([
+        "pinned",
+        "any",
+      ]),
+    )
     .option("--config <file>", "JSON file with any of these options (camelCase keys); flags override it");
 }
 
