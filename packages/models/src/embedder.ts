@@ -128,6 +128,7 @@ export class Embedder {
       linearHook: options.adapter?.linearHook,
       extraFeeds: options.adapter?.feeds,
       weights: { format: prepared.format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) },
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       logger: options.logger,
     });
     return new Embedder(model, tokenizer, session, options, prepared.format, prepared.plan.estimate.total - prepared.plan.estimate.activations);

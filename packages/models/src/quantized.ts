@@ -70,6 +70,19 @@ function rowReader(dtype: string, data: Float32Array | Uint16Array, k: number): 
   };
 }
 
+/** The tensor's stored bytes, read into `scratch`, viewed as its dtype (safetensors data is little-endian). */
+async function readInto(scratch: Buffer, entry: { path: string; dataOffset: number; byteLength: number; dtype: string; name: string }): Promise<Float32Array | Uint16Array> {
+  const file = await open(entry.path, "r");
+  try {
+    const { bytesRead } = await file.read(scratch, 0, entry.byteLength, entry.dataOffset);
+    if (bytesRead !== entry.byteLength) throw new Error(`${entry.path}: tensor '${entry.name}' ends after ${bytesRead} of its ${entry.byteLength} bytes`);
+  } finally {
+    await file.close();
+  }
+  // A view, not a copy; allocUnsafe of this size is never pooled, so the offset is 0 and aligned.
+  return entry.dtype === "F32" ? new Float32Array(scratch.buffer, scratch.byteOffset, entry.byteLength / 4) : new Uint16Array(scratch.buffer, scratch.byteOffset, entry.byteLength / 2);
+}
+
 interface Manifest {
   readonly version: number;
   readonly bits: QuantBits;
@@ -155,12 +168,14 @@ export async function quantizedLinears(
       position = offset + bytes.length;
       return [offset, bytes.length];
     };
+    // One read buffer for every tensor: a fresh one each time would leave GBs for the collector at 7B.
+    const scratch = Buffer.allocUnsafeSlow(Math.max(...names.map((name) => weights.tensors.get(name)!.byteLength)));
     for (const [i, name] of names.entries()) {
       const entry = weights.tensors.get(name)!;
       const [n, k] = entry.shape as [number, number];
-      const stored = await weights.checkpoint.readTensor(entry.name);
+      const stored = await readInto(scratch, entry);
       bytesRead += entry.byteLength;
-      const row = rowReader(entry.dtype, stored.data as Float32Array | Uint16Array, k);
+      const row = rowReader(entry.dtype, stored, k);
       const q = quantizeBlockwise(row, n, k, bits, blockSize, `${entry.path}: ${entry.name}`);
       const scaleBytes = new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
       tensors[name] = { n, k, codes: await put(q.codes), scales: await put(scaleBytes), zeroPoints: await put(q.zeroPoints) };

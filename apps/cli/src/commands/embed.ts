@@ -180,7 +180,7 @@ export const register: RegisterCommand = (program) => {
         bar?.stop();
         await writeEmbeddings(flags.out, lines, result.embeddings);
         const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
-        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}) → ${flags.out}${cut}\n`);
+        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}, --weights ${embedder.weightFormat}) → ${flags.out}${cut}\n`);
       } finally {
         bar?.stop();
         await embedder.dispose();

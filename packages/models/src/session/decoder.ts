@@ -35,6 +35,8 @@ export interface DecoderSessionOptions {
   readonly extraFeeds?: () => Readonly<Record<string, Tensor>>;
   /** How the projections' weights are held (prepareWeights decides); default fp32. */
   readonly weights?: DecoderGraphOptions["weights"];
+  /** Told when a session starts and ends loading (ORT reports no progress of its own; this at least says how long). */
+  readonly onNotice?: (message: string) => void;
   readonly logger?: Logger;
 }
 
@@ -137,6 +139,13 @@ export class DecoderSession {
         name: `${this.model.ref} (${key})`,
         ...(this.options.logger ? { logger: this.options.logger } : {}),
       });
+      const notice = this.options.onNotice;
+      if (notice) {
+        const started = performance.now();
+        const format = this.options.weights?.format ?? "fp32";
+        notice(`loading ${this.model.spec.config.numLayers} layers into ONNX Runtime (${key}, --weights ${format})…`);
+        pending.then(() => notice(`session ready in ${((performance.now() - started) / 1000).toFixed(1)} s`), () => undefined);
+      }
       this.sessions.set(key, pending);
       pending.catch(() => this.sessions.delete(key));
     }
