@@ -153,10 +153,15 @@ export async function quantizedLinears(
   const existing = await readValidManifest(dir, weights, bits, blockSize);
   if (existing) return linearsFrom(existing, join(dir, "weights.bin"));
 
-  await mkdir(dir, { recursive: true });
-  await removeDeadTemps(dir);
   const tmpBin = join(dir, `weights.bin.tmp-${process.pid}`);
-  const handle = await open(tmpBin, "w");
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    await mkdir(dir, { recursive: true });
+    await removeDeadTemps(dir);
+    handle = await open(tmpBin, "w");
+  } catch (e) {
+    throw new Error(`cannot write the quantized weights cache ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set DEMBED_CACHE to a writable folder`);
+  }
   const tensors: Manifest["tensors"] = {};
   const names = quantizableLinears(weights);
   let position = 0;

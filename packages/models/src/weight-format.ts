@@ -70,15 +70,31 @@ export function estimateMemory(format: WeightFormat, input: MemoryPlanInput): Me
   return { weights, activations, total: weights + activations + BASELINE_BYTES };
 }
 
-/** Memory the kernel says a new allocation can get (MemAvailable: free + reclaimable cache), else os.freemem(). */
+/** A cgroup v2 limit minus what the group uses (containers), or undefined when there is none. */
+function cgroupRoom(): number | undefined {
+  try {
+    const max = readFileSync("/sys/fs/cgroup/memory.max", "utf8").trim();
+    if (max === "max") return undefined;
+    return Number(max) - Number(readFileSync("/sys/fs/cgroup/memory.current", "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Memory a new allocation can get: MemAvailable (free + reclaimable cache) on Linux, else os.freemem(); inside a
+ * container, no more than its cgroup's limit leaves.
+ */
 export function availableMemory(): number {
+  let available = freemem();
   try {
     const match = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync("/proc/meminfo", "utf8"));
-    if (match) return Number(match[1]) * 1024;
+    if (match) available = Number(match[1]) * 1024;
   } catch {
     // not Linux
   }
-  return freemem();
+  const room = cgroupRoom();
+  return room !== undefined && Number.isFinite(room) ? Math.min(available, Math.max(0, room)) : available;
 }
 
 export class MemoryPlanError extends Error {

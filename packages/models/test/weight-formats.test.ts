@@ -110,6 +110,17 @@ describe("quantized weights cache", () => {
   });
 });
 
+describe("quantized weights cache, unwritable", () => {
+  it("says which folder it cannot write and what to set", async () => {
+    const dir = await createTinyModel("qwen2", join(root.dir, "qwen2-ro"), { seed: 2 });
+    const model = await loadModel(dir);
+    const cacheDir = join(dir, "config.json", "cache"); // under a file: mkdir fails
+    await expect(prepareWeights(model, "int8", { maxLength: 64, cacheDir })).rejects.toThrow(
+      /^cannot write the quantized weights cache .*config\.json\/cache\/quantized\/qwen2-int8-[0-9a-f]+ \(ENOTDIR\); set DEMBED_CACHE to a writable folder$/,
+    );
+  });
+});
+
 describe("memory plan", () => {
   it("refuses in one line, before any weight is read, naming the need, what is free and what would fit", async () => {
     const dir = await createTinyModel("qwen2", join(root.dir, "qwen2-plan"), { seed: 2, dtype: "BF16" });
