@@ -10,5 +10,7 @@ export default defineConfig({
     reporters: ["default", "./tools/vitest-summary-reporter.ts"],
     pool: "forks",
     maxWorkers: 2,
+    // Two test files run at once: one ORT thread each keeps them from contending for the two cores.
+    env: { DEMBED_THREADS: "1" },
   },
 });

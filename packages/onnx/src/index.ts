@@ -6,7 +6,7 @@ export { toModelProto, checkGraph, type SerializeOptions } from "./serialize.js"
 export { saveModel, type SaveOptions, type SavedModel } from "./save.js";
 export { externalDataRoot, EXTERNAL_FOLDER_CONFIG } from "./external.js";
 export {
-  createSession, SessionError,
+  createSession, defaultThreads, SessionError,
   type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionOptions, type ValueInfo,
 } from "./session.js";
 export { createWorkerSession } from "./worker-session.js";

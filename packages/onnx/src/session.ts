@@ -23,8 +23,8 @@ export interface SessionOptions {
   device?: Device;
   deviceId?: number;
   /**
-   * Intra-op threads. Default: every CPU this process may use (os.availableParallelism()). ORT's own default ("one per
-   * physical core") picked 1 on the 2-core VM this is developed on, running forwards at half speed.
+   * Intra-op threads. Default: $DEMBED_THREADS, else every CPU this process may use (os.availableParallelism()). ORT's
+   * own default ("one per physical core") picked 1 on the 2-core VM this is developed on, running forwards at half speed.
    */
   threads?: number;
   /** Inter-op threads (only used with executionMode "parallel"). */
@@ -161,12 +161,20 @@ function prepareModel(model: ModelSource, options: SessionOptions): { source: st
   return { source: model, name: options.name ?? `model (${model.byteLength} bytes)`, folder: options.externalDataFolder };
 }
 
+/** $DEMBED_THREADS (a positive integer; anything else is refused) if set, else every CPU the process may use. */
+export function defaultThreads(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const fromEnv = env.DEMBED_THREADS;
+  if (fromEnv === undefined || fromEnv === "") return availableParallelism();
+  if (!/^[1-9]\d*$/.test(fromEnv)) throw new Error(`DEMBED_THREADS must be a positive integer, got ${JSON.stringify(fromEnv)}`);
+  return Number(fromEnv);
+}
+
 function ortOptions(options: SessionOptions, folder: string | undefined, device: Device): InferenceSession.SessionOptions {
   const config: Record<string, string> = { ...options.config };
   if (folder !== undefined) config[EXTERNAL_FOLDER_CONFIG] = folder;
   return {
     executionProviders: device === "cuda" ? [{ name: "cuda", deviceId: options.deviceId ?? 0 }, "cpu"] : ["cpu"],
-    intraOpNumThreads: options.threads ?? availableParallelism(),
+    intraOpNumThreads: options.threads ?? defaultThreads(),
     ...(options.interOpThreads !== undefined ? { interOpNumThreads: options.interOpThreads } : {}),
     graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
     logSeverityLevel: options.logLevel ?? 3,
