@@ -40,6 +40,70 @@ interface Location {
 const SHARD_SUFFIX = ".arrow";
 const OPEN = new Map<string, EmbeddingCache>();
 
+/** One cached row: the text's hash, its vector and whether the encoder cut it (null: not recorded). */
+export interface CacheRow {
+  id: string;
+  vector: Float32Array;
+  truncated: boolean | null;
+}
+
+/** The folder that holds `key`'s shards under `root`, created with its key.json if new. */
+export function cacheKeyFolder(root: string, key: CacheKey): string {
+  const keyText = canonical(key);
+  const dir = join(root, createHash("sha256").update(keyText).digest("hex").slice(0, 24));
+  mkdirSync(dir, { recursive: true });
+  const metaFile = join(dir, "key.json");
+  if (existsSync(metaFile)) {
+    const stored = canonical((JSON.parse(readFileSync(metaFile, "utf8")) as { key: unknown }).key);
+    if (stored !== keyText) throw new Error(`embedding cache: ${metaFile} holds a different key (hash collision?); remove the folder`);
+  } else {
+    writeFileAtomic(metaFile, `${JSON.stringify({ format: "dembed-embedding-cache/1", key }, null, 2)}\n`);
+  }
+  return dir;
+}
+
+/** The canonical JSON of a value (object keys sorted): equal settings give equal text. */
+export function canonicalJson(value: unknown): string {
+  return canonical(value);
+}
+
+/**
+ * Writes rows as one shard file `shard-<name>.arrow` in a key folder (temp file + rename). Writers that name shards
+ * by content (the job queue does) make a repeated write of the same rows a harmless overwrite.
+ */
+export function writeCacheShard(dir: string, name: string, rows: readonly CacheRow[]): string {
+  if (rows.length === 0) throw new Error("embedding cache: a shard needs at least one row");
+  const dim = rows[0]!.vector.length;
+  const values = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => {
+    if (r.vector.length !== dim) throw new Error(`embedding cache: vector for ${r.id} has ${r.vector.length} dims, the shard holds ${dim}`);
+    values.set(r.vector, i * dim);
+  });
+  const child = makeData({ type: new Float32(), length: values.length, data: values });
+  const listType = new FixedSizeList(dim, new Field("item", new Float32(), false));
+  const embedding = makeVector(makeData({ type: listType, length: rows.length, nullCount: 0, child }));
+  const table = new Table({
+    id: vectorFromArray(rows.map((r) => r.id), new Utf8()),
+    embedding,
+    truncated: vectorFromArray(rows.map((r) => r.truncated), new Bool()),
+  });
+  const file = `shard-${name}${SHARD_SUFFIX}`;
+  writeFileAtomic(join(dir, file), tableToIPC(table, "file"));
+  return file;
+}
+
+/** Ids of a shard file, or undefined when it is missing or unreadable (a reader then treats the shard as not done). */
+export function readShardIds(path: string): string[] | undefined {
+  try {
+    const table = tableFromIPC(readFileSync(path));
+    const ids = table.getChild("id");
+    if (!ids || !(table.getChild("embedding")?.type instanceof FixedSizeList)) return undefined;
+    return Array.from({ length: table.numRows }, (_, row) => ids.get(row) as string);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * An on-disk embedding cache: one folder per key (encoder settings, role, instruction), holding Arrow IPC files
  * ("Feather v2") with columns `id` (utf8, SHA-256 of the text), `embedding` (FixedSizeList<float32>[dim]) and
@@ -54,6 +118,7 @@ const OPEN = new Map<string, EmbeddingCache>();
  */
 export class EmbeddingCache {
   private readonly index = new Map<string, Location>();
+  private readonly scanned = new Set<string>();
   private pending: Array<{ id: string; vector: Float32Array; truncated: boolean | null }> = [];
   private loaded: { shard: string; table: Table } | undefined;
   private dimension: number | undefined;
@@ -77,19 +142,17 @@ export class EmbeddingCache {
 
   /** Opens (creating if needed) the folder for `key` under `root` and indexes the shards already there. */
   static open(root: string, key: CacheKey, options: CacheOptions = {}): EmbeddingCache {
-    const keyText = canonical(key);
-    const dir = join(root, createHash("sha256").update(keyText).digest("hex").slice(0, 24));
-    mkdirSync(dir, { recursive: true });
-    const metaFile = join(dir, "key.json");
-    if (existsSync(metaFile)) {
-      const stored = canonical((JSON.parse(readFileSync(metaFile, "utf8")) as { key: unknown }).key);
-      if (stored !== keyText) throw new Error(`embedding cache: ${metaFile} holds a different key (hash collision?); remove the folder`);
-    } else {
-      writeFileAtomic(metaFile, `${JSON.stringify({ format: "dembed-embedding-cache/1", key }, null, 2)}\n`);
-    }
-    const cache = new EmbeddingCache(dir, key, options.shardSize ?? 1024);
-    cache.scan(options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`)));
+    const cache = new EmbeddingCache(cacheKeyFolder(root, key), key, options.shardSize ?? 1024);
+    cache.warn = options.onWarning ?? ((m) => process.stderr.write(`warning: ${m}\n`));
+    cache.refresh();
     return cache;
+  }
+
+  private warn: (message: string) => void = () => {};
+
+  /** Indexes shards that other processes added to the folder since this cache last looked (only new files are read). */
+  refresh(): void {
+    this.scan(this.warn);
   }
 
   get size(): number {
@@ -148,24 +211,14 @@ export class EmbeddingCache {
   }
 
   private writeShard(rows: Array<{ id: string; vector: Float32Array; truncated: boolean | null }>): void {
-    const dim = this.dimension as number;
-    const values = new Float32Array(rows.length * dim);
-    rows.forEach((r, i) => values.set(r.vector, i * dim));
-    const child = makeData({ type: new Float32(), length: values.length, data: values });
-    const listType = new FixedSizeList(dim, new Field("item", new Float32(), false));
-    const embedding = makeVector(makeData({ type: listType, length: rows.length, nullCount: 0, child }));
-    const table = new Table({
-      id: vectorFromArray(rows.map((r) => r.id), new Utf8()),
-      embedding,
-      truncated: vectorFromArray(rows.map((r) => r.truncated), new Bool()),
-    });
-    const name = `shard-${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}${SHARD_SUFFIX}`;
-    writeFileAtomic(join(this.dir, name), tableToIPC(table, "file"));
+    const name = writeCacheShard(this.dir, `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`, rows);
+    this.scanned.add(name);
     rows.forEach((r, row) => this.index.set(r.id, { shard: name, row }));
   }
 
   private scan(warn: (message: string) => void): void {
     for (const file of readdirSync(this.dir).sort()) {
+      if (this.scanned.has(file)) continue;
       const path = join(this.dir, file);
       const writer = tempOwnerPid(file);
       if (writer !== undefined) {
@@ -174,6 +227,7 @@ export class EmbeddingCache {
         continue;
       }
       if (!file.endsWith(SHARD_SUFFIX)) continue;
+      this.scanned.add(file);
       let table: Table | undefined;
       let problem: string | undefined;
       try {

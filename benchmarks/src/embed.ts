@@ -1,5 +1,28 @@
-import { EmbeddingCache, textHash } from "./cache.js";
+import { EmbeddingCache, textHash, type CacheKey } from "./cache.js";
 import type { Role, TextEncoder } from "./encoder.js";
+
+/** The texts of one embedTexts call that a {@link ShardRunner} must get into the cache. */
+export interface ShardRequest {
+  /** Cache root folder (absolute: workers elsewhere write into it). */
+  cacheDir: string;
+  key: CacheKey;
+  /** Every distinct text of the call, in first-seen order, with its hash; some may be cached already. */
+  entries: ReadonlyArray<{ id: string; text: string }>;
+  batchSize: number;
+  /** Whether an id is in the cache now (re-read as shards arrive). */
+  isCached: (id: string) => boolean;
+  /** Picks up shards other processes wrote since the last look. */
+  refresh: () => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Embeds the missing texts somewhere else (worker processes, other machines) and returns once every one of them is
+ * in the cache. The job queue implements it; embedTexts then reads the vectors back from the cache.
+ */
+export interface ShardRunner {
+  run(request: ShardRequest): Promise<void>;
+}
 
 const FLUSH_INTERVAL_MS = 30_000;
 
@@ -12,6 +35,8 @@ export interface EmbedOptions {
   cacheDir?: string;
   /** Called with (texts done, texts total) as batches finish, cache hits included. */
   onProgress?: (done: number, total: number) => void;
+  /** Hands the missing texts to workers instead of this process's encoder (needs cacheDir). */
+  sharded?: ShardRunner;
 }
 
 export interface EmbedStats {
@@ -54,6 +79,29 @@ export async function embedTexts(encoder: TextEncoder, texts: readonly string[],
   }
 
   const missing = [...unique.keys()].filter((h) => !found.has(h));
+  if (options.sharded && missing.length > 0) {
+    if (!cache || !options.cacheDir) throw new Error("sharded embedding writes through the embedding cache: give a cache folder (not --no-cache)");
+    await options.sharded.run({
+      cacheDir: options.cacheDir,
+      key: cache.key,
+      entries: [...unique].map(([id, text]) => ({ id, text })),
+      batchSize,
+      isCached: (id) => cache.has(id),
+      refresh: () => cache.refresh(),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    cache.refresh();
+    const fetched = cache.getMany(missing);
+    for (const h of missing) {
+      const hit = fetched.get(h);
+      if (!hit) throw new Error(`sharded embedding finished but text ${h.slice(0, 12)}… is not in the cache ${cache.dir}`);
+      vectors.set(h, hit.vector);
+      if (hit.truncated === null) stats.truncationUnknown++;
+      else if (hit.truncated) stats.truncated++;
+    }
+    stats.encoded = missing.length;
+    return { ...stats, vectors: hashes.map((h) => vectors.get(h) as Float32Array) };
+  }
   const total = unique.size;
   let done = found.size;
   options.onProgress?.(done, total);

@@ -17,6 +17,8 @@ export interface EmbedderEncoderInfo {
   readonly weightFormat?: string;
   readonly device: string;
   readonly ortVersion: string | null;
+  /** L2-normalize the vectors (default true). */
+  readonly normalize?: boolean;
   /** A LoRA adapter applied to the model, if any. */
   readonly adapter?: {
     readonly dir: string;
@@ -60,6 +62,8 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
     ...(settings.weights === "int8" || settings.weights === "int4" ? { weightFormat: settings.weights } : {}),
     adapter: info.adapter?.dir ?? "none",
     adapterFingerprint: info.adapter?.fingerprint ?? "none",
+    // Raw pooled vectors are other vectors; normalized ones keep the keys caches already have.
+    ...(info.normalize === false ? { normalize: "false" } : {}),
   };
   return {
     cacheKey,
@@ -67,11 +71,12 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
       const result = await embedder.encodeDetailed(texts, {
         batchSize: texts.length,
         maxLength: options.role === "query" ? info.maxLength.query : info.maxLength.document,
+        ...(info.normalize === false ? { normalize: false } : {}),
         ...(options.instruction ? { instruction: options.instruction } : {}),
         ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
       });
       const cut = new Set(result.truncatedIndices);
-      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
+      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)), tokens: result.tokens };
     },
     dispose: () => embedder.dispose(),
     describe: () => ({

@@ -16,6 +16,8 @@ export interface EncodeResult {
   truncated: number;
   /** Per text, whether it was cut; lets the embedding cache remember truncation. Optional. */
   truncatedFlags?: readonly boolean[];
+  /** Tokens the model ran, when the encoder counts them (throughput figures). */
+  tokens?: number;
 }
 
 /**

@@ -4,8 +4,8 @@ export type { BenchmarkName, BenchmarkDefinition, TaskDefinition, PublishedScore
 export type { TextEncoder, EncodeOptions, EncodeResult, Role } from "./encoder.js";
 export { HashingEncoder, type HashingEncoderOptions } from "./encoder.js";
 export { embedderEncoder, maxLengthLabel, type EmbedderEncoderInfo } from "./embedder-encoder.js";
-export { EmbeddingCache, textHash, type CacheKey } from "./cache.js";
-export { embedTexts, type EmbedOptions, type EmbedResult, type EmbedStats } from "./embed.js";
+export { EmbeddingCache, cacheKeyFolder, canonicalJson, readShardIds, textHash, writeCacheShard, type CacheKey, type CacheRow } from "./cache.js";
+export { embedTexts, type EmbedOptions, type EmbedResult, type EmbedStats, type ShardRequest, type ShardRunner } from "./embed.js";
 export { generatePasskey, generateNeedle, LONGEMBED_CONTEXT_LENGTHS, type SyntheticOptions } from "./generate/synthetic.js";
 export { resolveDataset, RevisionMismatch, REVISION_POLICIES, type ResolvedDataset, type RevisionPolicy } from "./data/resolve.js";
 export { DatasetError } from "./data/fields.js";

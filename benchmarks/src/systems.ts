@@ -1,10 +1,18 @@
+import type { ShardRunner } from "./embed.js";
 import type { Bm25Options, Similarity } from "@dembed/retrieval";
 import type { TextEncoder } from "./encoder.js";
 
 /** A retrieval system under test: the BM25 baseline, or dense retrieval with an encoder. */
 export type System =
   | { kind: "bm25"; name: string; options?: Bm25Options }
-  | { kind: "dense"; name: string; encoder: TextEncoder; similarity?: Similarity };
+  | {
+      kind: "dense";
+      name: string;
+      encoder: TextEncoder;
+      similarity?: Similarity;
+      /** Embeds what the cache lacks on workers (the job queue) instead of in this process; needs a cacheDir. */
+      sharded?: ShardRunner;
+    };
 
 export function bm25System(options: Bm25Options = {}): System {
   return { kind: "bm25", name: "BM25", options };

@@ -50,7 +50,7 @@ export async function runFollowIrTask(
     bar.update(2);
     bar.stop();
   } else {
-    const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}) };
+    const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), ...(system.sharded ? { sharded: system.sharded } : {}) };
     const needed = new Set(Object.values(task.topRanked).flat());
     const docs = task.corpus.filter((d) => needed.has(d.id));
     const dBar = progress.start(`${task.taskId} documents`, docs.length);

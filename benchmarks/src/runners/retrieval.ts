@@ -38,7 +38,7 @@ async function denseRun(
   stats: EmbedStats,
 ): Promise<Run> {
   const progress = settings.progress ?? silentProgress;
-  const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}) };
+  const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), ...(system.sharded ? { sharded: system.sharded } : {}) };
   const qBar = progress.start(`${label} queries`, split.queries.length);
   const queries = await embedTexts(system.encoder, split.queries.map((q) => q.text), {
     ...common,

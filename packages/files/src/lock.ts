@@ -1,3 +1,4 @@
+import { recordedCommand } from "./secrets.js";
 import { link, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { unlinkSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -68,7 +69,7 @@ export async function lockOutput(output: string, options: LockOptions = {}): Pro
     pid: process.pid,
     host: hostname(),
     started: new Date().toISOString(),
-    command: options.command ?? process.argv.slice(2).join(" ").slice(0, 200),
+    command: (options.command ?? recordedCommand()).slice(0, 200),
   };
   const body = JSON.stringify(me) + "\n";
   let tookOverFrom: LockHolder | undefined;

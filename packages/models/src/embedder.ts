@@ -81,6 +81,8 @@ export interface EncodeResult {
   /** How many inputs were cut to maxLength, and which. */
   readonly truncated: number;
   readonly truncatedIndices: readonly number[];
+  /** Tokens run through the model (special tokens included, padding not). */
+  readonly tokens: number;
 }
 
 export class Embedder {
@@ -149,7 +151,7 @@ export class Embedder {
 
   async encodeDetailed(inputs: readonly string[], options: EmbedOptions = {}): Promise<EncodeResult> {
     if (!Array.isArray(inputs)) throw new TypeError("Embedder.encode: inputs must be an array of strings");
-    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [] };
+    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [], tokens: 0 };
     const requested = options.batchSize ?? 8;
     if (!Number.isSafeInteger(requested) || requested < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${requested}`);
     const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
@@ -171,7 +173,8 @@ export class Embedder {
       options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
     }
     const truncatedIndices = encoded.rows.flatMap((r, i) => (r.truncated ? [i] : []));
-    return { embeddings, truncated: encoded.truncated, truncatedIndices };
+    const tokens = encoded.rows.reduce((sum, r) => sum + r.ids.length, 0);
+    return { embeddings, truncated: encoded.truncated, truncatedIndices, tokens };
   }
 
   /** Step 1: tokens, embed-mask starts and truncation flags, unpadded (the trainer's chunker calls the same code). */

@@ -19,6 +19,8 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
 import type { RegisterCommand } from "./index.js";
 import { loadProgressLine, weightsOption } from "./weights.js";
+import { addQueueOptions, openQueueRun, portableSpec, type QueueRun } from "./queue.js";
+import { recordedCommand } from "@dembed/files";
 import type { WeightChoice } from "@dembed/models";
 
 /**
@@ -76,6 +78,10 @@ const Config = z
     longDocuments: z.boolean(),
     followirScoring: z.enum(["paired", "mteb-1.14"]),
     revision: z.enum(["pinned", "any"]),
+    queue: z.string(),
+    workers: z.number().int().positive(),
+    shardTexts: z.number().int().positive(),
+    tries: z.number().int().positive(),
   })
   .partial()
   .strict();
@@ -94,6 +100,8 @@ export interface EncoderSpec {
   dtype?: "float32" | "float16";
   weights?: WeightChoice;
   batchSize: number;
+  /** L2-normalize (default true); `dembed embed --no-normalize` sets false. */
+  normalize?: boolean;
 }
 
 /**
@@ -149,6 +157,7 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     weightFormat: embedder.weightFormat,
     device: spec.device,
     ortVersion: ortVersion(),
+    ...(spec.normalize === false ? { normalize: false } : {}),
     ...(adapter ? { adapter: { dir: adapter.dir, fingerprint: adapter.fingerprint, settingsFromAdapter: settings.fromAdapter } } : {}),
   });
 }
@@ -256,16 +265,28 @@ const asList = (v: string | string[] | undefined) => (v === undefined ? undefine
 /** Runs the given tasks of each benchmark for every model, writing results under --out. */
 export async function runFromOptions(options: EvalConfig, work: Array<{ benchmark: BenchmarkName; tasks?: string[] }>, command: string): Promise<void> {
   const models = asList(options.model) ?? [...DEFAULTS.models];
-  const defaultModels = options.model === undefined;
-  const batchSize = options.batchSize ?? DEFAULTS.batchSize;
-  const systems: System[] = [];
   const notes: string[] = [];
+  // Queue lines go through the current benchmark's progress display once it exists.
+  const log = { line: (l: string) => void process.stderr.write(`${l}\n`) };
+  const queue = models.some((m) => m !== "bm25") ? await openQueueRun(options, (l) => log.line(l)) : undefined;
+  const systems: System[] = [];
+  try {
+    await addSystems(systems, models, options, queue, notes);
+    await runWork(options, work, systems, notes, options.batchSize ?? DEFAULTS.batchSize, command, log);
+  } finally {
+    for (const s of systems) if (s.kind === "dense") await s.encoder.dispose?.();
+    await queue?.close();
+  }
+}
+
+async function addSystems(systems: System[], models: string[], options: EvalConfig, queue: QueueRun | undefined, notes: string[]): Promise<void> {
+  const defaultModels = options.model === undefined;
   for (const model of models) {
     if (model === "bm25") {
       systems.push(bm25System());
       continue;
     }
-    const spec: EncoderSpec = { model, batchSize, device: options.device ?? "cpu" };
+    const spec: EncoderSpec = { model, batchSize: options.batchSize ?? DEFAULTS.batchSize, device: options.device ?? "cpu" };
     if (options.adapter) spec.adapter = options.adapter;
     if (options.attention) spec.attention = options.attention;
     if (options.pooling) spec.pooling = options.pooling;
@@ -275,19 +296,17 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
     if (options.dtype) spec.dtype = options.dtype;
     if (options.weights) spec.weights = options.weights;
     try {
-      const encoder = await makeEncoder(spec);
-      systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder });
+      // Queued: workers rebuild the encoder from these settings, so paths in them must mean the same everywhere.
+      const settings = queue ? portableSpec(spec) : spec;
+      const encoder = await makeEncoder(settings);
+      const sharded = queue ? await queue.coordinatorFor(settings) : undefined;
+      systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder, ...(sharded ? { sharded } : {}) });
     } catch (err) {
       // Only the default job may drop a model (e.g. ORT missing); a model asked for by name must run.
       if (!defaultModels) throw err;
       notes.push(`${model}: skipped (${(err as Error).message})`);
       process.stderr.write(`dembed: ${model} skipped: ${(err as Error).message}\n`);
     }
-  }
-  try {
-    await runWork(options, work, systems, notes, batchSize, command);
-  } finally {
-    for (const s of systems) if (s.kind === "dense") await s.encoder.dispose?.();
   }
 }
 
@@ -298,9 +317,11 @@ async function runWork(
   notes: string[],
   batchSize: number,
   command: string,
+  log: { line: (l: string) => void },
 ): Promise<void> {
   for (const { benchmark, tasks } of work) {
     const progress = progressReporter();
+    log.line = progress.log;
     try {
       const outcome = await runBenchmark({
         benchmark,
@@ -340,13 +361,14 @@ async function runWork(
       }
     } finally {
       progress.stop();
+      log.line = (l) => void process.stderr.write(`${l}\n`);
     }
   }
 }
 
 /** The flags `bench` and `eval` share. */
 export function addEvalOptions(cmd: Command): Command {
-  return cmd
+  return addQueueOptions(cmd)
     .addOption(new Option("--model <ref>", `model folder, HF id in the local cache, "tiny" (built-in, untrained) or "bm25"; repeatable or comma-separated (default: ${DEFAULTS.models.join(",")})`).argParser(list))
     .option("--adapter <dir>", "PEFT LoRA adapter folder applied to the model; its dembed_adapter.json settings apply unless a flag overrides them")
     .addOption(new Option("--attention <mode>", "attention mode (default: the adapter's, else the architecture's own)").choices(["causal", "bidirectional"]))
@@ -402,6 +424,6 @@ export const register: RegisterCommand = (program) => {
       if (!isBenchmarkName(benchmark)) throw new Error(`unknown benchmark "${benchmark}"; choose one of ${BENCHMARKS.join(", ")}`);
       const options = mergeOptions(cmd, cmd.opts());
       const tasks = asList(options.tasks);
-      await runFromOptions(options, [{ benchmark, ...(tasks ? { tasks } : {}) }], process.argv.slice(2).join(" "));
+      await runFromOptions(options, [{ benchmark, ...(tasks ? { tasks } : {}) }], recordedCommand());
     });
 };

@@ -9,6 +9,7 @@ import { SingleBar } from "cli-progress";
 import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "./index.js";
 import { loadProgressLine, weightsOption } from "./weights.js";
+import { addQueueOptions, openQueueRun, portableSpec, type QueueFlags, type QueueRun } from "./queue.js";
 
 interface EmbedFlags {
   model: string;
@@ -30,6 +31,7 @@ interface EmbedFlags {
   weights: WeightChoice;
   device: "cpu" | "cuda";
   progress: boolean;
+  cache: string;
 }
 
 interface InputLine {
@@ -106,9 +108,64 @@ async function writeEmbeddings(out: string, lines: readonly InputLine[], embeddi
   }
 }
 
+/**
+ * `embed --queue`: the lines go to workers as cache shards (one embedTexts call per distinct instruction) and come back
+ * from the cache in input order; the output file is the one a single-process run writes.
+ */
+async function embedQueued(flags: EmbedFlags & QueueFlags, lines: readonly InputLine[], queue: QueueRun, maxLength: number, bar: SingleBar | undefined): Promise<{ truncated: number }> {
+  for (const [flag, given] of [["--kernel", flags.kernel !== "auto"], ["--threads", flags.threads !== undefined], ["--allow-download", flags.allowDownload === true]] as const) {
+    if (given) throw new Error(`${flag} is a worker's setting with --queue/--workers (see dembed worker --help)`);
+  }
+  const { embedTexts } = await import("@dembed/benchmarks");
+  const { makeEncoder } = await import("./bench.js");
+  const spec = portableSpec({
+    model: flags.model,
+    ...(flags.adapter !== undefined ? { adapter: flags.adapter } : {}),
+    ...(flags.attention ? { attention: flags.attention } : {}),
+    ...(flags.pooling ? { pooling: flags.pooling } : {}),
+    ...(flags.skipInstruction !== undefined ? { skipInstruction: flags.skipInstruction } : {}),
+    ...(flags.promptTemplate !== undefined ? { promptTemplate: flags.promptTemplate } : {}),
+    maxLength,
+    device: flags.device,
+    weights: flags.weights,
+    batchSize: flags.batchSize,
+    ...(flags.normalize ? {} : { normalize: false }),
+  });
+  const encoder = await makeEncoder(spec, (l) => process.stderr.write(`embed: ${l}\n`));
+  try {
+    const sharded = await queue.coordinatorFor(spec);
+    const groups = new Map<string, number[]>();
+    lines.forEach((l, i) => {
+      const instruction = l.instruction ?? flags.instruction ?? "";
+      (groups.get(instruction) ?? groups.set(instruction, []).get(instruction)!).push(i);
+    });
+    const vectors: Float32Array[] = new Array(lines.length);
+    let truncated = 0;
+    let before = 0;
+    bar?.start(lines.length, 0);
+    for (const [instruction, indices] of groups) {
+      const result = await embedTexts(encoder, indices.map((i) => lines[i]!.text), {
+        role: flags.role,
+        instruction,
+        batchSize: flags.batchSize,
+        cacheDir: resolve(flags.cache),
+        sharded,
+        onProgress: (done) => bar?.update(before + done),
+      });
+      result.vectors.forEach((v, k) => (vectors[indices[k]!] = v));
+      truncated += result.truncated;
+      before += indices.length;
+    }
+    await writeEmbeddings(flags.out, lines, vectors);
+    return { truncated };
+  } finally {
+    await encoder.dispose?.();
+  }
+}
+
 /** `dembed embed`: one embedding per input line, in input order, as JSONL. */
 export const register: RegisterCommand = (program) => {
-  program
+  const command = program
     .command("embed")
     .description("Embed texts with a model: JSONL in (a string or {text, id?, instruction?} per line), JSONL out ({id?, embedding}).")
     .requiredOption("--model <dir|id>", "model folder, or org/name[@revision] in the local Hugging Face cache")
@@ -133,58 +190,74 @@ export const register: RegisterCommand = (program) => {
     .addOption(new Option("--device <device>", "execution device (cuda falls back to cpu with a warning)").choices(["cpu", "cuda"]).default("cpu"))
     .addOption(weightsOption())
     .option("--no-progress", "no progress bar")
-    .action(async (flags: EmbedFlags) => {
-      const lines = await readTexts(flags.input);
-      await removeDeadTemps(dirname(resolve(flags.out)));
-      const lock = await lockOutput(resolve(flags.out), { onTakeover: (m) => process.stderr.write(`embed: ${m}\n`) });
-      const adapter = flags.adapter === undefined ? undefined : await loadAdapterForEmbedder(flags.adapter);
-      const settings = effectiveEmbedSettings(
-        adapter?.settings,
-        {
-          ...(flags.attention ? { attention: flags.attention } : {}),
-          ...(flags.pooling ? { pooling: flags.pooling } : {}),
-          ...(flags.skipInstruction === undefined ? {} : { skipInstruction: flags.skipInstruction }),
-          ...(flags.promptTemplate === undefined ? {} : { promptTemplate: flags.promptTemplate }),
-          ...(flags.maxLength === undefined ? {} : { maxLength: flags.maxLength }),
-        },
-        { pooling: "mean", maxLength: 512 },
-      );
-      if (adapter) process.stderr.write(`embed: ${settingSourcesLine(adapter, settings)}\n`);
-      const maxLength = settings.maxLength[flags.role];
-      const embedder = await Embedder.load(flags.model, {
-        ...embedderSettingOptions(settings),
-        maxLength,
-        ...(adapter ? { adapter: adapter.linear } : {}),
-        kernel: flags.kernel,
-        threads: flags.threads,
-        device: flags.device,
-        weights: flags.weights,
-        onNotice: (m) => process.stderr.write(`embed: ${m}\n`),
-        onLoadProgress: loadProgressLine("embed"),
-        resolve: { allowDownload: flags.allowDownload === true },
-        // ORT in a worker keeps the event loop, and so the progress bar, moving.
-        worker: flags.progress,
-      });
+    .option("--cache <dir>", "embedding cache folder of queued runs (--queue/--workers): shards land there", ".cache/embeddings");
+  addQueueOptions(command).action(async (flags: EmbedFlags & QueueFlags) => {
+    const lines = await readTexts(flags.input);
+    await removeDeadTemps(dirname(resolve(flags.out)));
+    const lock = await lockOutput(resolve(flags.out), { onTakeover: (m) => process.stderr.write(`embed: ${m}\n`) });
+    const adapter = flags.adapter === undefined ? undefined : await loadAdapterForEmbedder(flags.adapter);
+    const settings = effectiveEmbedSettings(
+      adapter?.settings,
+      {
+        ...(flags.attention ? { attention: flags.attention } : {}),
+        ...(flags.pooling ? { pooling: flags.pooling } : {}),
+        ...(flags.skipInstruction === undefined ? {} : { skipInstruction: flags.skipInstruction }),
+        ...(flags.promptTemplate === undefined ? {} : { promptTemplate: flags.promptTemplate }),
+        ...(flags.maxLength === undefined ? {} : { maxLength: flags.maxLength }),
+      },
+      { pooling: "mean", maxLength: 512 },
+    );
+    if (adapter) process.stderr.write(`embed: ${settingSourcesLine(adapter, settings)}\n`);
+    const maxLength = settings.maxLength[flags.role];
+    const queue = await openQueueRun(flags, (l) => process.stderr.write(`embed: ${l}\n`));
+    if (queue) {
       const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "embed {bar} {value}/{total} texts | {eta_formatted}" }) : undefined;
       try {
-        bar?.start(lines.length, 0);
-        const result = await embedder.encodeDetailed(
-          lines.map((l) => l.text),
-          {
-            instruction: lines.map((l) => l.instruction ?? flags.instruction),
-            batchSize: flags.batchSize,
-            normalize: flags.normalize,
-            onProgress: (done) => bar?.update(done),
-          },
-        );
+        const { truncated } = await embedQueued(flags, lines, queue, maxLength, bar);
         bar?.stop();
-        await writeEmbeddings(flags.out, lines, result.embeddings);
-        const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
-        process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}, --weights ${embedder.weightFormat}) → ${flags.out}${cut}\n`);
+        const cut = truncated > 0 ? `; ${truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
+        process.stderr.write(`embed: ${lines.length} embeddings through the queue → ${flags.out}${cut}\n`);
       } finally {
         bar?.stop();
-        await embedder.dispose();
+        await queue.close();
         await lock.release();
       }
+      return;
+    }
+    const embedder = await Embedder.load(flags.model, {
+      ...embedderSettingOptions(settings),
+      maxLength,
+      ...(adapter ? { adapter: adapter.linear } : {}),
+      kernel: flags.kernel,
+      threads: flags.threads,
+      device: flags.device,
+      weights: flags.weights,
+      onNotice: (m) => process.stderr.write(`embed: ${m}\n`),
+      onLoadProgress: loadProgressLine("embed"),
+      resolve: { allowDownload: flags.allowDownload === true },
+      // ORT in a worker keeps the event loop, and so the progress bar, moving.
+      worker: flags.progress,
     });
+    const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "embed {bar} {value}/{total} texts | {eta_formatted}" }) : undefined;
+    try {
+      bar?.start(lines.length, 0);
+      const result = await embedder.encodeDetailed(
+        lines.map((l) => l.text),
+        {
+          instruction: lines.map((l) => l.instruction ?? flags.instruction),
+          batchSize: flags.batchSize,
+          normalize: flags.normalize,
+          onProgress: (done) => bar?.update(done),
+        },
+      );
+      bar?.stop();
+      await writeEmbeddings(flags.out, lines, result.embeddings);
+      const cut = result.truncated > 0 ? `; ${result.truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
+      process.stderr.write(`embed: ${lines.length} embeddings of size ${embedder.dimension} (${embedder.attention}, ${embedder.pooling}, --weights ${embedder.weightFormat}) → ${flags.out}${cut}\n`);
+    } finally {
+      bar?.stop();
+      await embedder.dispose();
+      await lock.release();
+    }
+  });
 };

@@ -1,5 +1,6 @@
 import { BENCHMARKS, isBenchmarkName, type BenchmarkName } from "@dembed/benchmarks";
 import type { Command } from "commander";
+import { recordedCommand } from "@dembed/files";
 import { addEvalOptions, mergeOptionsFor, runFromOptions } from "./bench.js";
 import type { RegisterCommand } from "./index.js";
 
@@ -29,6 +30,6 @@ export const register: RegisterCommand = (program) => {
     const { tasks: _fromFlags, ...options } = mergeOptionsFor(cmd);
     if (_fromFlags !== undefined) throw new Error("eval takes its tasks as arguments (<benchmark>:<task>), not --tasks");
     const work = [...byBenchmark].map(([benchmark, tasks]) => (tasks === "all" ? { benchmark } : { benchmark, tasks: [...tasks] }));
-    await runFromOptions(options, work, process.argv.slice(2).join(" "));
+    await runFromOptions(options, work, recordedCommand());
   });
 };

@@ -6,6 +6,7 @@ import { register as forward } from "./forward.js";
 import { register as embed } from "./embed.js";
 import { register as exportCommand } from "./export.js";
 import { register as train } from "./train.js";
+import { register as worker } from "./worker.js";
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -18,4 +19,5 @@ export const commands: RegisterCommand[] = [
   metrics,
   bench,
   evaluate,
+  worker,
 ];
