@@ -1,0 +1,117 @@
+// What the job queue costs and gains: `dembed embed` on one corpus run three ways, each from an empty cache, as the
+// user runs them (whole CLI processes, model loading included):
+//   single   one process, every core (the anchor, measured in the same run)
+//   queue×1  --queue with 1 local worker, every core: the difference to `single` is the queue's overhead
+//   queue×2  --queue with 2 local workers, half the cores each: equal total cores, data-parallel instead of threads
+// Prints wall seconds, texts/s, tokens/s, peak RSS of the largest process, the queue's overhead per shard, and, for the
+// 0.5B shape, the fraction of the machine's matmul ceiling (matmul-ceiling.ts) the run reaches.
+//   npx tsx benchmarks/scripts/queue-speed.ts [--model tiny|qwen2-0.5b] [--docs 1000] [--words 120]
+// Needs redis-server (apt-get install redis-server); the script starts its own on a free loopback port.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createTinyModel, dembedCacheDir, ensureTinyModel, loadTokenizer } from "@dembed/models";
+import { matmulCeiling } from "./matmul-ceiling.js";
+
+const QWEN_05B = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, rope_theta: 1_000_000 };
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "tiny" },
+    docs: { type: "string", default: "1000" },
+    words: { type: "string", default: "120" },
+    "batch-size": { type: "string", default: "8" },
+  },
+});
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(repoRoot, "apps/cli/bin/dembed.mjs");
+const work = mkdtempSync(join(tmpdir(), "dembed-queue-speed-"));
+const cores = availableParallelism();
+
+function words(seed: number, n: number): string {
+  const vocab = ["queue", "shard", "worker", "vector", "passage", "retrieval", "model", "token", "corpus", "redis", "embedding", "diffusion", "attention", "layer"];
+  let s = seed * 2654435761;
+  return Array.from({ length: n }, () => vocab[(s = (s * 1103515245 + 12345) >>> 0) % vocab.length]).join(" ");
+}
+
+async function modelDir(): Promise<string> {
+  if (values.model === "tiny") return "tiny";
+  if (values.model !== "qwen2-0.5b") throw new Error(`--model: tiny or qwen2-0.5b, got ${values.model}`);
+  const dir = join(tmpdir(), "dembed-bench-qwen2-0.5b");
+  try {
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    if (Object.entries(QWEN_05B).every(([k, v]) => config[k] === v)) return dir;
+  } catch {}
+  await createTinyModel("qwen2", dir, { seed: 1, config: QWEN_05B });
+  return dir;
+}
+
+interface Run {
+  label: string;
+  seconds: number;
+  peakRssGiB: number;
+  shards: number;
+}
+
+/** One CLI run under /usr/bin/time (peak RSS of the largest process in its tree). */
+function run(label: string, args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn("/usr/bin/time", ["-f", "%M", process.execPath, cli, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.once("exit", (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`${label} failed:\n${err}`));
+      const lines = err.trim().split("\n");
+      const shards = Number(/queue: (\d+) shards done/.exec(err)?.[1] ?? 0);
+      resolve({ label, seconds, peakRssGiB: Number(lines.at(-1)) / 2 ** 20, shards });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const model = await modelDir();
+  const docs = Number(values.docs);
+  const texts = Array.from({ length: docs }, (_, i) => `document ${i}: ${words(i + 1, Number(values.words))}`);
+  const input = join(work, "in.jsonl");
+  writeFileSync(input, texts.map((t, i) => JSON.stringify({ id: i, text: t })).join("\n"));
+  const tokenizer = await loadTokenizer(model === "tiny" ? await ensureTinyModel("Dream", dembedCacheDir()) : model);
+  const tokens = texts.reduce((n, t) => n + tokenizer.encode(t).length, 0);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await new Promise((r) => setTimeout(r, 300));
+  const common = ["embed", "--model", model, "--input", input, "--no-progress", "--batch-size", values["batch-size"]!];
+  const queue = `redis://127.0.0.1:${port}`;
+  console.log(`${values.model}, ${docs} docs × ${values.words} words (${tokens} tokens), ${cores} cores; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  const runs: Run[] = [];
+  try {
+    runs.push(await run("single", [...common, "--out", join(work, "single.jsonl")], {}));
+    runs.push(await run("queue×1", [...common, "--out", join(work, "q1.jsonl"), "--cache", join(work, "c1"), "--queue", queue, "--workers", "1"], {}));
+    runs.push(await run("queue×2", [...common, "--out", join(work, "q2.jsonl"), "--cache", join(work, "c2"), "--queue", queue, "--workers", "2"], {}));
+  } finally {
+    redis.kill();
+  }
+  for (const f of ["q1", "q2"]) {
+    if (!readFileSync(join(work, `${f}.jsonl`)).equals(readFileSync(join(work, "single.jsonl")))) console.log(`WARNING: ${f}'s output differs from the single-process run`);
+  }
+  const ceiling = values.model === "tiny" ? undefined : await matmulCeiling(cores, 1);
+  const flopsPerToken = 2 * QWEN_05B.num_hidden_layers * (896 * (896 + 128 + 128 + 896) + 3 * 896 * 4864);
+  console.log("run        seconds   texts/s   tokens/s   peak RSS   vs single" + (ceiling ? "   of ceiling" : ""));
+  const single = runs[0]!;
+  for (const r of runs) {
+    const tps = tokens / r.seconds;
+    const frac = ceiling ? `   ${((100 * tps * flopsPerToken) / 1e9 / ceiling).toFixed(0).padStart(9)}%` : "";
+    console.log(`${r.label.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} ${(docs / r.seconds).toFixed(1).padStart(9)} ${tps.toFixed(0).padStart(10)} ${`${r.peakRssGiB.toFixed(2)} GiB`.padStart(10)} ${`${(single.seconds / r.seconds).toFixed(2)}×`.padStart(11)}${frac}`);
+  }
+  const q1 = runs[1]!;
+  console.log(`queue overhead (queue×1 − single): ${(q1.seconds - single.seconds).toFixed(2)} s over ${q1.shards} shards = ${((1000 * (q1.seconds - single.seconds)) / Math.max(q1.shards, 1)).toFixed(0)} ms/shard, ${((100 * (q1.seconds - single.seconds)) / single.seconds).toFixed(1)}% of single`);
+  console.log(`2 workers vs 1 (equal cores): ${(q1.seconds / runs[2]!.seconds).toFixed(2)}× ; load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  if (ceiling) console.log(`matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s (${cores} threads)`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+await main();
