@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +75,32 @@ describe.skipIf(redisMissing !== undefined)("dembed embed|bench --queue/--worker
     const recorded = [...results(join(work, "b-queued")).values()].join("\n") + readFileSync(join(work, "b-queued/longembed/report.md"), "utf8");
     expect(recorded).toContain("redis://:***@127.0.0.1");
     expect(recorded + queued.stderr).not.toContain("s3cret-pw");
+  });
+
+  it("a run killed with SIGKILL leaves nothing behind: its workers stop, the next run stops its private Redis", async () => {
+    const input = join(work, "long.jsonl");
+    writeFileSync(input, Array.from({ length: 3000 }, (_, i) => JSON.stringify(`text ${i} ${"more words ".repeat(i % 50)}`)).join("\n"));
+    const child = spawn(process.execPath, [bin, "embed", "--model", "tiny", "--input", input, "--out", join(work, "killed.jsonl"), "--no-progress", "--workers", "2", "--cache", join(work, "c-killed")], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/shards to embed/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toMatch(/shards to embed/);
+    const children = spawnSync("pgrep", ["-P", String(child.pid)]).stdout.toString().trim().split("\n").map(Number);
+    const redisDir = readdirSync(tmpdir()).find((n) => n.startsWith(`dembed-redis-${child.pid}-`));
+    expect(children.length).toBe(3); // two workers and the private redis-server
+    expect(redisDir).toBeDefined();
+    child.kill("SIGKILL");
+    const alive = (pid: number) => spawnSync("kill", ["-0", String(pid)]).status === 0;
+    const workers = children.filter((pid) => !readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("redis-server"));
+    const stopBy = Date.now() + 15_000;
+    while (workers.some(alive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
+    expect(workers.filter(alive)).toEqual([]);
+    // The next run with a private Redis cleans up the dead run's.
+    const next = await dembed(["embed", "--model", "tiny", "--input", join(work, "in.jsonl"), "--out", join(work, "next.jsonl"), "--no-progress", "--workers", "1", "--cache", join(work, "c-next")]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(readdirSync(tmpdir())).not.toContain(redisDir);
+    expect(children.filter(alive)).toEqual([]);
   });
 
   it("a bad or unreachable --queue is one line within seconds", async () => {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { pidAlive } from "@dembed/files";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,7 +31,7 @@ export function startLocalWorkers(count: number, options: LocalWorkerOptions): L
   const children: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
     const child = spawn(program!, args, {
-      env: { ...process.env, DEMBED_QUEUE: options.url, DEMBED_THREADS: String(options.threadsEach) },
+      env: { ...process.env, DEMBED_QUEUE: options.url, DEMBED_THREADS: String(options.threadsEach), DEMBED_PARENT_PID: String(process.pid) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", (line) => options.log(`  ${line}`));
@@ -44,6 +45,20 @@ export function startLocalWorkers(count: number, options: LocalWorkerOptions): L
       await Promise.all(children.map((c) => stopChild(c, 30_000)));
     },
   };
+}
+
+/**
+ * For a local worker: calls `onGone` once the process that started it has died (killed with SIGKILL, it could not stop
+ * its workers), so no worker outlives its run.
+ */
+export function watchParent(pid: number, onGone: () => void): void {
+  const timer = setInterval(() => {
+    if (!pidAlive(pid)) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 2000);
+  timer.unref();
 }
 
 /** SIGTERM (a worker finishes its shard), then SIGKILL after `graceMs`. */
@@ -67,9 +82,10 @@ export async function startPrivateRedis(): Promise<{ url: string; stop: () => Pr
   if (spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status !== 0) {
     throw new Error("--workers without --queue starts a private Redis, but redis-server is not installed (apt-get install redis-server), or pass --queue redis://host:port");
   }
+  removeDeadRunsRedis();
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "dembed-redis-"));
-  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  const dir = mkdtempSync(join(tmpdir(), `dembed-redis-${process.pid}-`));
+  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--pidfile", join(dir, "redis.pid")], { stdio: "ignore" });
   const url = `redis://127.0.0.1:${port}`;
   const stop = async () => {
     await stopChild(server, 5000);
@@ -87,6 +103,23 @@ export async function startPrivateRedis(): Promise<{ url: string; stop: () => Pr
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** Private Redis servers whose run was killed before it could stop them: stopped, and their folders removed. */
+function removeDeadRunsRedis(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const owner = /^dembed-redis-(\d+)-/.exec(name)?.[1];
+    if (owner === undefined || pidAlive(Number(owner))) continue;
+    const dir = join(tmpdir(), name);
+    try {
+      const pid = Number(readFileSync(join(dir, "redis.pid"), "utf8").trim());
+      // Only a redis-server: the pid may have been reused since.
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("redis-server")) process.kill(pid, "SIGTERM");
+    } catch {
+      // No pid file, or the server is gone already.
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -29,7 +29,9 @@ export interface EmbedWorker {
 }
 
 /** One shard: embed its texts batch by batch (the batches a single process would run), write the shard, then ack. */
-async function processShard(job: Job, encoderFor: (spec: Record<string, unknown>) => Promise<TextEncoder>, name: string): Promise<ShardJobResult> {
+type EncoderLease = <T>(spec: Record<string, unknown>, use: (encoder: TextEncoder) => Promise<T>) => Promise<T>;
+
+async function processShard(job: Job, encoderFor: EncoderLease, name: string): Promise<ShardJobResult> {
   const started = performance.now();
   const parsed = ShardJobData.safeParse(job.data);
   if (!parsed.success) throw new Error(`job ${job.id}: not a dembed shard job (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message})`);
@@ -40,19 +42,21 @@ async function processShard(job: Job, encoderFor: (spec: Record<string, unknown>
   if (existsSync(file) && readShardIds(file)?.length === data.ids.length) {
     return { worker: name, texts: data.ids.length, tokens: null, ms: performance.now() - started, reused: true };
   }
-  const encoder = await encoderFor(data.encoder);
-  if (canonicalJson(encoder.cacheKey) !== canonicalJson(data.key.encoder)) {
-    throw new Error(`shard ${data.shard}: this worker's encoder differs from the coordinator's (${keyDifference(encoder.cacheKey, data.key.encoder)}); workers must see the same model files at the same paths`);
-  }
-  const rows: CacheRow[] = [];
-  let tokens: number | null = 0;
-  for (let start = 0; start < data.texts.length; start += data.batchSize) {
-    const texts = data.texts.slice(start, start + data.batchSize);
-    const result = await encodeNamingCulprit(encoder, texts, data, start);
-    result.embeddings.forEach((vector, i) => rows.push({ id: data.ids[start + i]!, vector, truncated: result.truncatedFlags?.[i] ?? null }));
-    tokens = tokens === null || result.tokens === undefined ? null : tokens + result.tokens;
-    await job.updateProgress(Math.min(start + data.batchSize, data.texts.length));
-  }
+  const { rows, tokens } = await encoderFor(data.encoder, async (encoder) => {
+    if (canonicalJson(encoder.cacheKey) !== canonicalJson(data.key.encoder)) {
+      throw new Error(`shard ${data.shard}: this worker's encoder differs from the coordinator's (${keyDifference(encoder.cacheKey, data.key.encoder)}); workers must see the same model files at the same paths`);
+    }
+    const rows: CacheRow[] = [];
+    let tokens: number | null = 0;
+    for (let start = 0; start < data.texts.length; start += data.batchSize) {
+      const texts = data.texts.slice(start, start + data.batchSize);
+      const result = await encodeNamingCulprit(encoder, texts, data, start);
+      result.embeddings.forEach((vector, i) => rows.push({ id: data.ids[start + i]!, vector, truncated: result.truncatedFlags?.[i] ?? null }));
+      tokens = tokens === null || result.tokens === undefined ? null : tokens + result.tokens;
+      await job.updateProgress(Math.min(start + data.batchSize, data.texts.length));
+    }
+    return { rows, tokens };
+  });
   writeCacheShard(dir, data.shard, rows);
   return { worker: name, texts: rows.length, tokens, ms: performance.now() - started, reused: false };
 }
@@ -86,20 +90,35 @@ export function startEmbedWorker(options: EmbedWorkerOptions): EmbedWorker {
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   const name = `${hostname()}:${process.pid}`;
   const lockDuration = options.lockMs ?? 30_000;
-  let current: { key: string; encoder: Promise<TextEncoder> } | undefined;
-  const encoderFor = (spec: Record<string, unknown>): Promise<TextEncoder> => {
+  // One encoder per spec, kept while jobs share it; a spec no job uses any more is disposed when another comes.
+  const encoders = new Map<string, { encoder: Promise<TextEncoder>; users: number }>();
+  const acquire = (spec: Record<string, unknown>): { encoder: Promise<TextEncoder>; users: number } => {
     const key = canonicalJson(spec);
-    if (current?.key !== key) {
-      const previous = current?.encoder;
-      current = { key, encoder: (async () => {
-        await previous?.then((e) => e.dispose?.()).catch(() => undefined);
-        log(`worker ${name}: loading ${String(spec.model ?? "encoder")}`);
-        return options.makeEncoder(spec);
-      })() };
+    let entry = encoders.get(key);
+    if (!entry) {
+      for (const [other, idle] of encoders) {
+        if (idle.users === 0) {
+          encoders.delete(other);
+          void idle.encoder.then((e) => e.dispose?.()).catch(() => undefined);
+        }
+      }
+      log(`worker ${name}: loading ${String(spec.model ?? "encoder")}`);
+      entry = { encoder: options.makeEncoder(spec), users: 0 };
+      encoders.set(key, entry);
       // A spec that fails to load must not stay cached as a rejected promise for every later job.
-      current.encoder.catch(() => { if (current?.key === key) current = undefined; });
+      const failed = entry;
+      entry.encoder.catch(() => encoders.get(key) === failed && encoders.delete(key));
     }
-    return current.encoder;
+    entry.users++;
+    return entry;
+  };
+  const encoderFor = async <T>(spec: Record<string, unknown>, use: (encoder: TextEncoder) => Promise<T>): Promise<T> => {
+    const entry = acquire(spec);
+    try {
+      return await use(await entry.encoder);
+    } finally {
+      entry.users--;
+    }
   };
   const worker = new Worker(QUEUE_NAME, (job) => processShard(job, encoderFor, name), {
     connection: redisOptions(options.address),
@@ -128,7 +147,7 @@ export function startEmbedWorker(options: EmbedWorkerOptions): EmbedWorker {
     name,
     async close() {
       await worker.close();
-      await current?.encoder.then((e) => e.dispose?.()).catch(() => undefined);
+      for (const { encoder } of encoders.values()) await encoder.then((e) => e.dispose?.()).catch(() => undefined);
     },
   };
 }

@@ -52,6 +52,13 @@ export const register: RegisterCommand = (program) => {
         },
       });
       await new Promise<void>((resolve) => {
+        const parent = Number(process.env.DEMBED_PARENT_PID);
+        if (parent > 0) {
+          queue.watchParent(parent, () => {
+            log(`worker ${worker.name}: the run that started it (pid ${parent}) is gone; stopping`);
+            resolve();
+          });
+        }
         for (const signal of ["SIGTERM", "SIGINT"] as const) {
           process.once(signal, () => {
             log(`worker ${worker.name}: ${signal}, finishing the shard in hand`);
