@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisMissing, TestRedis } from "@dembed/queue/testing";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
-const bin = join(repoRoot, "apps/cli/bin/dembed.mjs");
+/** The CLI's sources through tsx (the build is tested in built-cli.test.ts); `--workers` re-runs the same command line. */
+const cli = ["--import", "tsx", join(repoRoot, "apps/cli/src/main.ts")];
 
 /** The real CLI in its own process: `--workers` starts more of them, which an in-process run cannot. */
 function dembed(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [...cli, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stderr, ms: Date.now() - started })));
@@ -80,7 +81,7 @@ describe.skipIf(redisMissing !== undefined)("dembed embed|bench --queue/--worker
   it("a run killed with SIGKILL leaves nothing behind: its workers stop, the next run stops its private Redis", async () => {
     const input = join(work, "long.jsonl");
     writeFileSync(input, Array.from({ length: 3000 }, (_, i) => JSON.stringify(`text ${i} ${"more words ".repeat(i % 50)}`)).join("\n"));
-    const child = spawn(process.execPath, [bin, "embed", "--model", "tiny", "--input", input, "--out", join(work, "killed.jsonl"), "--no-progress", "--workers", "2", "--cache", join(work, "c-killed")], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [...cli, "embed", "--model", "tiny", "--input", input, "--out", join(work, "killed.jsonl"), "--no-progress", "--workers", "2", "--cache", join(work, "c-killed")], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + 60_000;

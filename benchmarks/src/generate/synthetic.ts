@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { packageFile } from "../package-dir.js";
 import type { Doc, Qrels, Query, RetrievalSplit, RetrievalTaskData } from "../types.js";
 import { deriveSeed, mulberry32, randomInt, shuffled } from "./rng.js";
 
@@ -21,7 +22,7 @@ export const LONGEMBED_CONTEXT_LENGTHS: readonly number[] = [256, 512, 1024, 204
 const FILLER = "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.";
 
 function asset(name: string): string {
-  return readFileSync(new URL(`../../assets/${name}`, import.meta.url), "utf8");
+  return readFileSync(packageFile("assets", name), "utf8");
 }
 
 let haystackWords: string[] | undefined;

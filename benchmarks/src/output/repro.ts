@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { packageFile } from "../package-dir.js";
 import type { EmbedStats } from "../embed.js";
 import type { System } from "../systems.js";
 import type { DatasetSource } from "../types.js";
@@ -42,7 +43,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string }).version;
   } catch {
     return "unknown";
   }

@@ -1,0 +1,49 @@
+// bin/dembed.mjs runs ../dist/main.js: a missing build is one line saying how to build, and a source newer than the
+// build is named in a warning (the command still runs). Checked on a copy of the bin in a scratch layout.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+const BIN = resolve(import.meta.dirname, "../bin/dembed.mjs");
+let root: string | undefined;
+afterEach(() => root && rmSync(root, { recursive: true, force: true }));
+
+/** <root>/apps/cli/bin/dembed.mjs, as in the repository; the bin looks for ../dist and, for sources, ../../../. */
+function layout(): { root: string; cli: string } {
+  root = mkdtempSync(join(tmpdir(), "dembed-bin-"));
+  const cli = join(root, "apps", "cli");
+  mkdirSync(join(cli, "bin"), { recursive: true });
+  copyFileSync(BIN, join(cli, "bin", "dembed.mjs"));
+  return { root, cli };
+}
+
+const run = (cli: string) => spawnSync(process.execPath, [join(cli, "bin", "dembed.mjs"), "--help"], { encoding: "utf8" });
+
+describe("bin/dembed.mjs", () => {
+  it("says how to build when dist/ is missing", () => {
+    const { cli } = layout();
+    const result = run(cli);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/the CLI is not built \(.*dist\/main\.js is missing\); run `npx -y pnpm@10\.34\.8 build`/);
+  });
+
+  it("runs dist/main.js, warning about a source newer than the build", () => {
+    const { root, cli } = layout();
+    mkdirSync(join(cli, "dist"));
+    writeFileSync(join(cli, "dist", "main.js"), 'process.stdout.write(`ran ${process.argv.slice(2).join(" ")}\\n`);\n');
+    mkdirSync(join(root, "packages", "x", "src"), { recursive: true });
+    writeFileSync(join(root, "packages", "x", "src", "a.ts"), "");
+    writeFileSync(join(cli, "dist", "inputs.json"), JSON.stringify(["packages/x/src/a.ts"]));
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(join(root, "packages", "x", "src", "a.ts"), past, past);
+    const fresh = run(cli);
+    expect([fresh.status, fresh.stdout, fresh.stderr]).toEqual([0, "ran --help\n", ""]);
+
+    utimesSync(join(cli, "dist", "main.js"), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    const stale = run(cli);
+    expect(stale.stdout).toBe("ran --help\n");
+    expect(stale.stderr).toMatch(/warning: packages\/x\/src\/a\.ts is newer than the build in apps\/cli\/dist; run `npx -y pnpm@10\.34\.8 build`/);
+  });
+});
