@@ -110,6 +110,8 @@ describe("the built CLI and the tsx CLI", () => {
     // --version finds onnxruntime-node through @dembed/onnx, which the bundle must still resolve.
     expect((await bothAgree(["--version"], { stable: true })).stdout).toMatch(/onnxruntime-node \d+\.\d+/);
     expect((await bothAgree(["help", "embed"], { stable: true })).stdout).toMatch(/Usage: dembed embed \[options\]/);
+    // worker loads @dembed/queue and BullMQ: a bad address is refused the same way by both.
+    expect((await bothAgree(["worker", "--queue", "http://127.0.0.1:1"], { stable: true })).stderr).toMatch(/scheme "http" is not redis/);
   }, 120_000);
 
   it("agree on forward, embed (ORT in its worker thread) and export", async () => {
