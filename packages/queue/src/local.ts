@@ -15,6 +15,8 @@ export interface LocalWorkerOptions {
   /** ORT threads per worker (DEMBED_THREADS), so N workers share the cores instead of each taking all. */
   threadsEach: number;
   log: (line: string) => void;
+  /** An encoder spec the workers load at once (DEMBED_WORKER_PRELOAD), before their first shard arrives. */
+  preload?: Record<string, unknown>;
 }
 
 export interface LocalWorkers {
@@ -31,7 +33,7 @@ export function startLocalWorkers(count: number, options: LocalWorkerOptions): L
   const children: ChildProcess[] = [];
   for (let i = 0; i < count; i++) {
     const child = spawn(program!, args, {
-      env: { ...process.env, DEMBED_QUEUE: options.url, DEMBED_THREADS: String(options.threadsEach), DEMBED_PARENT_PID: String(process.pid) },
+      env: { ...process.env, DEMBED_QUEUE: options.url, DEMBED_THREADS: String(options.threadsEach), DEMBED_PARENT_PID: String(process.pid), ...(options.preload ? { DEMBED_WORKER_PRELOAD: JSON.stringify(options.preload) } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", (line) => options.log(`  ${line}`));

@@ -17,6 +17,8 @@ export interface EmbedWorkerOptions {
    * this long. Renewals come from the event loop, which ORT in a worker thread leaves free.
    */
   lockMs?: number;
+  /** An encoder spec to load now, so the first shard of a run that uses it does not wait for the model. */
+  preload?: Record<string, unknown>;
   /** How often this worker looks for other workers' stalled jobs (default lockMs). */
   stalledCheckMs?: number;
   log?: (line: string) => void;
@@ -120,6 +122,7 @@ export function startEmbedWorker(options: EmbedWorkerOptions): EmbedWorker {
       entry.users--;
     }
   };
+  if (options.preload) void encoderFor(options.preload, async () => undefined).catch((err: Error) => log(`worker ${name}: preloading failed: ${err.message}`));
   const worker = new Worker(QUEUE_NAME, (job) => processShard(job, encoderFor, name), {
     connection: redisOptions(options.address),
     concurrency: options.concurrency ?? 1,

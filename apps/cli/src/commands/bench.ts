@@ -268,7 +268,9 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
   const notes: string[] = [];
   // Queue lines go through the current benchmark's progress display once it exists.
   const log = { line: (l: string) => void process.stderr.write(`${l}\n`) };
-  const queue = models.some((m) => m !== "bm25") ? await openQueueRun(options, (l) => log.line(l)) : undefined;
+  const firstDense = models.find((m) => m !== "bm25");
+  // Local workers start loading the first model while this process sets up.
+  const queue = firstDense === undefined ? undefined : await openQueueRun(options, (l) => log.line(l), portableSpec(specFor(firstDense, options)));
   const systems: System[] = [];
   try {
     await addSystems(systems, models, options, queue, notes);
@@ -279,6 +281,20 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
   }
 }
 
+/** The encoder settings of a model reference under these options. */
+function specFor(model: string, options: EvalConfig): EncoderSpec {
+  const spec: EncoderSpec = { model, batchSize: options.batchSize ?? DEFAULTS.batchSize, device: options.device ?? "cpu" };
+  if (options.adapter) spec.adapter = options.adapter;
+  if (options.attention) spec.attention = options.attention;
+  if (options.pooling) spec.pooling = options.pooling;
+  if (options.skipInstruction !== undefined) spec.skipInstruction = options.skipInstruction;
+  if (options.promptTemplate !== undefined) spec.promptTemplate = options.promptTemplate;
+  if (options.maxLength) spec.maxLength = options.maxLength;
+  if (options.dtype) spec.dtype = options.dtype;
+  if (options.weights) spec.weights = options.weights;
+  return spec;
+}
+
 async function addSystems(systems: System[], models: string[], options: EvalConfig, queue: QueueRun | undefined, notes: string[]): Promise<void> {
   const defaultModels = options.model === undefined;
   for (const model of models) {
@@ -286,18 +302,9 @@ async function addSystems(systems: System[], models: string[], options: EvalConf
       systems.push(bm25System());
       continue;
     }
-    const spec: EncoderSpec = { model, batchSize: options.batchSize ?? DEFAULTS.batchSize, device: options.device ?? "cpu" };
-    if (options.adapter) spec.adapter = options.adapter;
-    if (options.attention) spec.attention = options.attention;
-    if (options.pooling) spec.pooling = options.pooling;
-    if (options.skipInstruction !== undefined) spec.skipInstruction = options.skipInstruction;
-    if (options.promptTemplate !== undefined) spec.promptTemplate = options.promptTemplate;
-    if (options.maxLength) spec.maxLength = options.maxLength;
-    if (options.dtype) spec.dtype = options.dtype;
-    if (options.weights) spec.weights = options.weights;
     try {
       // Queued: workers rebuild the encoder from these settings, so paths in them must mean the same everywhere.
-      const settings = queue ? portableSpec(spec) : spec;
+      const settings = queue ? portableSpec(specFor(model, options)) : specFor(model, options);
       const encoder = await makeEncoder(settings);
       const sharded = queue ? await queue.coordinatorFor(settings) : undefined;
       systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder, ...(sharded ? { sharded } : {}) });

@@ -10,6 +10,7 @@ import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "./index.js";
 import { loadProgressLine, weightsOption } from "./weights.js";
 import { addQueueOptions, openQueueRun, portableSpec, type QueueFlags, type QueueRun } from "./queue.js";
+import type { EncoderSpec } from "./bench.js";
 
 interface EmbedFlags {
   model: string;
@@ -112,13 +113,9 @@ async function writeEmbeddings(out: string, lines: readonly InputLine[], embeddi
  * `embed --queue`: the lines go to workers as cache shards (one embedTexts call per distinct instruction) and come back
  * from the cache in input order; the output file is the one a single-process run writes.
  */
-async function embedQueued(flags: EmbedFlags & QueueFlags, lines: readonly InputLine[], queue: QueueRun, maxLength: number, bar: SingleBar | undefined): Promise<{ truncated: number }> {
-  for (const [flag, given] of [["--kernel", flags.kernel !== "auto"], ["--threads", flags.threads !== undefined], ["--allow-download", flags.allowDownload === true]] as const) {
-    if (given) throw new Error(`${flag} is a worker's setting with --queue/--workers (see dembed worker --help)`);
-  }
-  const { embedTexts } = await import("@dembed/benchmarks");
-  const { makeEncoder } = await import("./bench.js");
-  const spec = portableSpec({
+/** What queued workers build their encoder from: the flags, with the max length this role resolved to. */
+function queuedSpec(flags: EmbedFlags, maxLength: number): EncoderSpec {
+  return portableSpec({
     model: flags.model,
     ...(flags.adapter !== undefined ? { adapter: flags.adapter } : {}),
     ...(flags.attention ? { attention: flags.attention } : {}),
@@ -131,6 +128,14 @@ async function embedQueued(flags: EmbedFlags & QueueFlags, lines: readonly Input
     batchSize: flags.batchSize,
     ...(flags.normalize ? {} : { normalize: false }),
   });
+}
+
+async function embedQueued(flags: EmbedFlags & QueueFlags, lines: readonly InputLine[], queue: QueueRun, spec: EncoderSpec, bar: SingleBar | undefined): Promise<{ truncated: number }> {
+  for (const [flag, given] of [["--kernel", flags.kernel !== "auto"], ["--threads", flags.threads !== undefined], ["--allow-download", flags.allowDownload === true]] as const) {
+    if (given) throw new Error(`${flag} is a worker's setting with --queue/--workers (see dembed worker --help)`);
+  }
+  const { embedTexts } = await import("@dembed/benchmarks");
+  const { makeEncoder } = await import("./bench.js");
   const encoder = await makeEncoder(spec, (l) => process.stderr.write(`embed: ${l}\n`));
   try {
     const sharded = await queue.coordinatorFor(spec);
@@ -209,11 +214,11 @@ export const register: RegisterCommand = (program) => {
     );
     if (adapter) process.stderr.write(`embed: ${settingSourcesLine(adapter, settings)}\n`);
     const maxLength = settings.maxLength[flags.role];
-    const queue = await openQueueRun(flags, (l) => process.stderr.write(`embed: ${l}\n`));
+    const queue = await openQueueRun(flags, (l) => process.stderr.write(`embed: ${l}\n`), queuedSpec(flags, maxLength));
     if (queue) {
       const bar = flags.progress && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "embed {bar} {value}/{total} texts | {eta_formatted}" }) : undefined;
       try {
-        const { truncated } = await embedQueued(flags, lines, queue, maxLength, bar);
+        const { truncated } = await embedQueued(flags, lines, queue, queuedSpec(flags, maxLength), bar);
         bar?.stop();
         const cut = truncated > 0 ? `; ${truncated} of ${lines.length} inputs were truncated to ${maxLength} tokens` : "";
         process.stderr.write(`embed: ${lines.length} embeddings through the queue → ${flags.out}${cut}\n`);

@@ -44,7 +44,7 @@ export function portableSpec(spec: EncoderSpec): EncoderSpec {
 }
 
 /** undefined when neither --queue, DEMBED_QUEUE nor --workers asks for the queue. */
-export async function openQueueRun(flags: QueueFlags, log: (line: string) => void): Promise<QueueRun | undefined> {
+export async function openQueueRun(flags: QueueFlags, log: (line: string) => void, preload?: EncoderSpec): Promise<QueueRun | undefined> {
   const url = flags.queue ?? process.env.DEMBED_QUEUE;
   if (url === undefined && flags.workers === undefined) {
     if (flags.shardTexts !== undefined || flags.tries !== undefined) throw new Error("--shard-texts and --tries apply to queued runs: add --queue <url> or --workers <n>");
@@ -66,7 +66,13 @@ export async function openQueueRun(flags: QueueFlags, log: (line: string) => voi
       const threadsEach = Math.max(1, Math.floor(availableParallelism() / flags.workers));
       // The same program as this one (tsx in development, the built CLI otherwise), running `worker`.
       const command = [process.execPath, ...process.execArgv, process.argv[1]!, "worker"];
-      local = queue.startLocalWorkers(flags.workers, { command, url: url ?? `redis://${address.host}:${address.port}/${address.db}`, threadsEach, log });
+      local = queue.startLocalWorkers(flags.workers, {
+        command,
+        url: url ?? `redis://${address.host}:${address.port}/${address.db}`,
+        threadsEach,
+        log,
+        ...(preload ? { preload: { ...preload } } : {}),
+      });
       cleanup.push(local.stop);
       log(`queue: started ${flags.workers} local workers (${threadsEach} ORT thread${threadsEach === 1 ? "" : "s"} each)`);
     }

@@ -41,8 +41,10 @@ export const register: RegisterCommand = (program) => {
       const address = queue.parseQueueUrl(url);
       await queue.checkReachable(address);
       const log = (line: string) => process.stderr.write(`${line}\n`);
+      const preload = process.env.DEMBED_WORKER_PRELOAD;
       const worker = queue.startEmbedWorker({
         address,
+        ...(preload ? { preload: JSON.parse(preload) as Record<string, unknown> } : {}),
         concurrency: flags.concurrency,
         lockMs: flags.lockSeconds * 1000,
         log,
