@@ -92,23 +92,30 @@ async function main(): Promise<void> {
     runs.push(await run("single", [...common, "--out", join(work, "single.jsonl")], {}));
     runs.push(await run("queue×1", [...common, "--out", join(work, "q1.jsonl"), "--cache", join(work, "c1"), "--queue", queue, "--workers", "1"], {}));
     runs.push(await run("queue×2", [...common, "--out", join(work, "q2.jsonl"), "--cache", join(work, "c2"), "--queue", queue, "--workers", "2"], {}));
+    // Many small shards: the time per extra shard is the queue's cost per shard, apart from start-up.
+    const small = String(2 * Number(values["batch-size"]));
+    runs.push(await run("queue×1 small shards", [...common, "--out", join(work, "q3.jsonl"), "--cache", join(work, "c3"), "--queue", queue, "--workers", "1", "--shard-texts", small], {}));
   } finally {
     redis.kill();
   }
-  for (const f of ["q1", "q2"]) {
+  for (const f of ["q1", "q2", "q3"]) {
     if (!readFileSync(join(work, `${f}.jsonl`)).equals(readFileSync(join(work, "single.jsonl")))) console.log(`WARNING: ${f}'s output differs from the single-process run`);
   }
   const ceiling = values.model === "tiny" ? undefined : await matmulCeiling(cores, 1);
   const flopsPerToken = 2 * QWEN_05B.num_hidden_layers * (896 * (896 + 128 + 128 + 896) + 3 * 896 * 4864);
-  console.log("run        seconds   texts/s   tokens/s   peak RSS   vs single" + (ceiling ? "   of ceiling" : ""));
+  console.log("run                    seconds   texts/s   tokens/s   peak RSS   vs single" + (ceiling ? "   of ceiling" : ""));
   const single = runs[0]!;
   for (const r of runs) {
     const tps = tokens / r.seconds;
     const frac = ceiling ? `   ${((100 * tps * flopsPerToken) / 1e9 / ceiling).toFixed(0).padStart(9)}%` : "";
-    console.log(`${r.label.padEnd(9)} ${r.seconds.toFixed(1).padStart(8)} ${(docs / r.seconds).toFixed(1).padStart(9)} ${tps.toFixed(0).padStart(10)} ${`${r.peakRssGiB.toFixed(2)} GiB`.padStart(10)} ${`${(single.seconds / r.seconds).toFixed(2)}×`.padStart(11)}${frac}`);
+    console.log(`${r.label.padEnd(21)} ${r.seconds.toFixed(1).padStart(8)} ${(docs / r.seconds).toFixed(1).padStart(9)} ${tps.toFixed(0).padStart(10)} ${`${r.peakRssGiB.toFixed(2)} GiB`.padStart(10)} ${`${(single.seconds / r.seconds).toFixed(2)}×`.padStart(11)}${frac}`);
   }
   const q1 = runs[1]!;
-  console.log(`queue overhead (queue×1 − single): ${(q1.seconds - single.seconds).toFixed(2)} s over ${q1.shards} shards = ${((1000 * (q1.seconds - single.seconds)) / Math.max(q1.shards, 1)).toFixed(0)} ms/shard, ${((100 * (q1.seconds - single.seconds)) / single.seconds).toFixed(1)}% of single`);
+  const q3 = runs[3]!;
+  const perShard = (q3.seconds - q1.seconds) / Math.max(1, q3.shards - q1.shards);
+  const fixed = q1.seconds - single.seconds - perShard * q1.shards;
+  console.log(`queue overhead (queue×1 − single): ${(q1.seconds - single.seconds).toFixed(2)} s, ${((100 * (q1.seconds - single.seconds)) / single.seconds).toFixed(1)}% of single`);
+  console.log(`  per shard: ${(1000 * perShard).toFixed(1)} ms (${q3.shards} vs ${q1.shards} shards); fixed (worker start, model load beside the coordinator's, stop): ${fixed.toFixed(2)} s`);
   console.log(`2 workers vs 1 (equal cores): ${(q1.seconds / runs[2]!.seconds).toFixed(2)}× ; load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (ceiling) console.log(`matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s (${cores} threads)`);
   rmSync(work, { recursive: true, force: true });
