@@ -12,3 +12,4 @@ export {
 export { createWorkerSession } from "./worker-session.js";
 export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";
+export { createDotScorer, type DotScorer } from "./dot-scorer.js";

@@ -10,6 +10,18 @@ export interface DenseSearchOptions {
   blockSize?: number;
   /** Document ids removed from a query's ranking (not scored low: removed). */
   exclude?: Exclusions;
+  /**
+   * A faster kernel for the products, used by {@link DenseSearcher.addDocumentsAsync}: given the packed queries
+   * ([count, dim]), it returns a scorer of document blocks. `createDotScorer` from @dembed/onnx (ORT's SGEMM) fits.
+   * Its sums are fp32, so scores may differ from the scalar loop's in the last bits.
+   */
+  scorer?: (queries: Float32Array, count: number, dim: number) => Promise<BlockScorer>;
+}
+
+/** Scores a block of packed document rows against the queries: [rows, queries], row-major. */
+export interface BlockScorer {
+  score(block: Float32Array, rows: number): Promise<Float32Array>;
+  release(): Promise<void>;
 }
 
 /** Vectors with their ids, one id per vector. */
@@ -33,6 +45,8 @@ export class DenseSearcher {
   private readonly block: Float32Array; // [blockSize, dim]
   private scores = new Float64Array(0);
   private docsSeen = 0;
+  private readonly makeScorer: DenseSearchOptions["scorer"];
+  private scorer: Promise<BlockScorer> | undefined;
 
   constructor(queries: LabeledVectors, options: DenseSearchOptions) {
     const { ids, vectors } = queries;
@@ -56,6 +70,7 @@ export class DenseSearcher {
     this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.block = new Float32Array(Math.min(this.blockSize, 1 << 20) * this.dim);
     this.queryIds = ids;
+    this.makeScorer = options.scorer;
   }
 
   /** Scores a batch of documents against every query; batches of any size, in any number of calls. */
@@ -70,6 +85,30 @@ export class DenseSearcher {
       this.scoreBlock(ids, start, end);
     }
     this.docsSeen += ids.length;
+  }
+
+  /** As addDocuments, with the products on the `scorer` kernel when one was given. */
+  async addDocumentsAsync(docs: LabeledVectors): Promise<void> {
+    if (!this.makeScorer) return this.addDocuments(docs);
+    const { ids, vectors } = docs;
+    if (ids.length !== vectors.length) throw new Error(`dense search: ${ids.length} document ids but ${vectors.length} document vectors`);
+    const scorer = await (this.scorer ??= this.makeScorer(this.queryMatrix, this.heaps.length, this.dim));
+    const nq = this.heaps.length;
+    for (let start = 0; start < ids.length; start += this.blockSize) {
+      const end = Math.min(ids.length, start + this.blockSize);
+      for (let j = start; j < end; j++) this.pack(vectors[j] as Float32Array, this.block, j - start, `document ${ids[j]}`);
+      const scores = await scorer.score(this.block, end - start);
+      // [rows, queries]: query i's score of document j is at j·nq + i.
+      this.select(ids, start, end, (i, j) => scores[j * nq + i] as number);
+    }
+    this.docsSeen += ids.length;
+  }
+
+  /** Frees the scorer kernel, if one was made. */
+  async release(): Promise<void> {
+    const scorer = this.scorer;
+    this.scorer = undefined;
+    await (await scorer)?.release();
   }
 
   /** The ranking so far, best first within each query. */
@@ -122,12 +161,17 @@ export class DenseSearcher {
         }
       }
     }
-    for (let i = 0; i < nq; i++) {
+    this.select(ids, start, end, (i, j) => scores[i * n + j] as number);
+  }
+
+  /** Offers block documents start…end to every query's heap; `scoreOf(query, row in block)`. */
+  private select(ids: readonly string[], start: number, end: number, scoreOf: (query: number, row: number) => number): void {
+    const n = end - start;
+    for (let i = 0; i < this.heaps.length; i++) {
       const heap = this.heaps[i] as TopK;
       const excluded = this.excluded[i];
-      const row = i * n;
       for (let j = 0; j < n; j++) {
-        const score = scores[row + j] as number;
+        const score = scoreOf(i, j);
         // Most candidates lose to the heap's worst entry: test before the call (ties still go to push).
         if (score < heap.threshold) continue;
         const docId = ids[start + j] as string;

@@ -2,7 +2,7 @@ export type { Run, Similarity, Exclusions } from "./types.js";
 export { excludedFor } from "./types.js";
 export { TopK } from "./topk.js";
 export { DenseSearcher, denseSearch, rerankDense } from "./dense.js";
-export type { DenseSearchOptions, LabeledVectors } from "./dense.js";
+export type { BlockScorer, DenseSearchOptions, LabeledVectors } from "./dense.js";
 export { Bm25Index, bm25Search, bm25Rerank } from "./bm25.js";
 export type { Bm25Options, TextItem } from "./bm25.js";
 export { tokenize, ENGLISH_STOPWORDS } from "./tokenize.js";

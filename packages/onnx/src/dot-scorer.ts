@@ -1,0 +1,29 @@
+import { Graph } from "./graph.js";
+import { linear } from "./ops/matmul.js";
+import { createSession } from "./session.js";
+
+/** Scores blocks of rows against a fixed set of vectors: what exact dense search spends its time on. */
+export interface DotScorer {
+  /** `block` holds `rows` vectors of the scorer's dim, row-major; the result is [rows, count], row-major. */
+  score(block: Float32Array, rows: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/**
+ * A one-node ORT session, block · vectorsᵀ (FusedMatMul with transB, multi-threaded MLAS SGEMM), with `vectors`
+ * ([count, dim], row-major) held as an initializer. Sums are fp32, in MLAS's order: not bit-equal to a scalar loop.
+ */
+export async function createDotScorer(vectors: Float32Array, count: number, dim: number, options: { threads?: number } = {}): Promise<DotScorer> {
+  if (vectors.length !== count * dim) throw new Error(`dot scorer: ${vectors.length} values for ${count} vectors of ${dim}`);
+  const g = new Graph("dot_scorer");
+  const block = g.input("block", "float32", ["rows", dim]);
+  g.output(linear(block, g.initializer("vectors", "float32", [count, dim], vectors)), "scores");
+  const session = await createSession(g, { ...(options.threads !== undefined ? { threads: options.threads } : {}), interOpThreads: 1 });
+  return {
+    async score(data, rows) {
+      const out = await session.run({ block: { dtype: "float32", dims: [rows, dim], data: data.length === rows * dim ? data : data.subarray(0, rows * dim) } });
+      return out.scores!.data as Float32Array;
+    },
+    release: () => session.release(),
+  };
+}

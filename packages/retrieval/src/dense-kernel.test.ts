@@ -1,0 +1,57 @@
+import { createDotScorer } from "@dembed/onnx";
+import { describe, expect, it } from "vitest";
+import { DenseSearcher } from "./dense.js";
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+const scorer = (queries: Float32Array, count: number, dim: number) => createDotScorer(queries, count, dim, { threads: 1 });
+
+describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
+  it("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking", async () => {
+    const r = rng(7);
+    const dim = 12;
+    // Small integers: every product and sum is exact in fp32 and fp64, and many scores tie.
+    const vec = () => Float32Array.from({ length: dim }, () => Math.floor(r() * 5) - 2);
+    const queries = { ids: ["q1", "q2", "q3", "q4", "q5"], vectors: Array.from({ length: 5 }, vec) };
+    const docs = { ids: Array.from({ length: 700 }, (_, i) => `d${(i * 37) % 700}`), vectors: Array.from({ length: 700 }, vec) };
+    const exclude = { q1: ["d3", "d10", "d99"], q4: docs.ids.slice(0, 50) };
+    const reference = new DenseSearcher(queries, { k: 25, similarity: "dot", exclude, blockSize: 128 });
+    reference.addDocuments(docs);
+    const fast = new DenseSearcher(queries, { k: 25, similarity: "dot", exclude, blockSize: 100, scorer });
+    try {
+      for (let start = 0; start < 700; start += 333) {
+        await fast.addDocumentsAsync({ ids: docs.ids.slice(start, start + 333), vectors: docs.vectors.slice(start, start + 333) });
+      }
+      const [a, b] = [reference.run(), fast.run()];
+      for (const q of queries.ids) expect(Object.entries(b[q]!)).toEqual(Object.entries(a[q]!));
+      expect(Object.keys(b.q1!)).not.toContain("d3");
+      expect(fast.documentCount).toBe(700);
+    } finally {
+      await fast.release();
+    }
+  });
+
+  it("gives the reference's ranking on real-valued cosine scores, to fp32 rounding", async () => {
+    const r = rng(11);
+    const dim = 64;
+    const vec = () => Float32Array.from({ length: dim }, () => r() * 2 - 1);
+    const queries = { ids: Array.from({ length: 20 }, (_, i) => `q${i}`), vectors: Array.from({ length: 20 }, vec) };
+    const docs = { ids: Array.from({ length: 3000 }, (_, i) => `d${i}`), vectors: Array.from({ length: 3000 }, vec) };
+    const reference = new DenseSearcher(queries, { k: 100 });
+    reference.addDocuments(docs);
+    const fast = new DenseSearcher(queries, { k: 100, blockSize: 1024, scorer });
+    try {
+      await fast.addDocumentsAsync(docs);
+      const [a, b] = [reference.run(), fast.run()];
+      for (const q of queries.ids) {
+        expect(Object.keys(b[q]!)).toEqual(Object.keys(a[q]!));
+        for (const [d, s] of Object.entries(a[q]!)) expect(Math.abs(b[q]![d]! - s)).toBeLessThan(1e-5);
+      }
+    } finally {
+      await fast.release();
+    }
+  });
+});
