@@ -1,5 +1,7 @@
 import { Graph } from "./graph.js";
+import { div, max2, mul, sqrt } from "./ops/elementwise.js";
 import { linear } from "./ops/matmul.js";
+import { reduceSum } from "./ops/reduce.js";
 import { createSession } from "./session.js";
 
 /** Scores blocks of rows against a fixed set of vectors: what exact dense search spends its time on. */
@@ -11,13 +13,17 @@ export interface DotScorer {
 
 /**
  * A one-node ORT session, block · vectorsᵀ (FusedMatMul with transB, multi-threaded MLAS SGEMM), with `vectors`
- * ([count, dim], row-major) held as an initializer. Sums are fp32, in MLAS's order: not bit-equal to a scalar loop.
+ * ([count, dim], row-major) held as an initializer; with `normalizeRows`, each block row is scaled to unit length first. Sums are fp32, in MLAS's order: not bit-equal to a scalar loop.
  */
-export async function createDotScorer(vectors: Float32Array, count: number, dim: number, options: { threads?: number } = {}): Promise<DotScorer> {
+export async function createDotScorer(vectors: Float32Array, count: number, dim: number, options: { threads?: number; normalizeRows?: boolean } = {}): Promise<DotScorer> {
   if (vectors.length !== count * dim) throw new Error(`dot scorer: ${vectors.length} values for ${count} vectors of ${dim}`);
   const g = new Graph("dot_scorer");
   const block = g.input("block", "float32", ["rows", dim]);
-  g.output(linear(block, g.initializer("vectors", "float32", [count, dim], vectors)), "scores");
+  const products = linear(block, g.initializer("vectors", "float32", [count, dim], vectors));
+  // Cosine: each block row divided by its norm here, so the caller copies rows instead of normalizing them in JS. A
+  // zero row scores 0 (0 · 1e30); a non-finite one scores NaN, which the caller reports.
+  const inverseNorm = div(1, max2(sqrt(reduceSum(mul(block, block), [1])), 1e-30));
+  g.output(options.normalizeRows ? mul(products, inverseNorm) : products, "scores");
   const session = await createSession(g, { ...(options.threads !== undefined ? { threads: options.threads } : {}), interOpThreads: 1 });
   return {
     async score(data, rows) {

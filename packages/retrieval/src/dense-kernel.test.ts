@@ -7,7 +7,7 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-const scorer = (queries: Float32Array, count: number, dim: number) => createDotScorer(queries, count, dim, { threads: 1 });
+const scorer = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, ...o });
 
 describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
   it("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking", async () => {
@@ -50,6 +50,18 @@ describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
         expect(Object.keys(b[q]!)).toEqual(Object.keys(a[q]!));
         for (const [d, s] of Object.entries(a[q]!)) expect(Math.abs(b[q]![d]! - s)).toBeLessThan(1e-5);
       }
+    } finally {
+      await fast.release();
+    }
+  });
+
+  it("names a non-finite document, and scores a zero vector 0, as the scalar path does", async () => {
+    const queries = { ids: ["q"], vectors: [Float32Array.of(1, 0)] };
+    const fast = new DenseSearcher(queries, { k: 5, scorer });
+    try {
+      await fast.addDocumentsAsync({ ids: ["zero", "x"], vectors: [Float32Array.of(0, 0), Float32Array.of(2, 0)] });
+      expect(fast.run()).toEqual({ q: { x: 1, zero: 0 } });
+      await expect(fast.addDocumentsAsync({ ids: ["bad"], vectors: [Float32Array.of(1, Number.NaN)] })).rejects.toThrow(/document bad has a non-finite value at index 1/);
     } finally {
       await fast.release();
     }

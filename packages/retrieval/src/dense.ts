@@ -15,7 +15,7 @@ export interface DenseSearchOptions {
    * ([count, dim]), it returns a scorer of document blocks. `createDotScorer` from @dembed/onnx (ORT's SGEMM) fits.
    * Its sums are fp32, so scores may differ from the scalar loop's in the last bits.
    */
-  scorer?: (queries: Float32Array, count: number, dim: number) => Promise<BlockScorer>;
+  scorer?: (queries: Float32Array, count: number, dim: number, options: { normalizeRows: boolean }) => Promise<BlockScorer>;
 }
 
 /** Scores a block of packed document rows against the queries: [rows, queries], row-major. */
@@ -92,14 +92,23 @@ export class DenseSearcher {
     if (!this.makeScorer) return this.addDocuments(docs);
     const { ids, vectors } = docs;
     if (ids.length !== vectors.length) throw new Error(`dense search: ${ids.length} document ids but ${vectors.length} document vectors`);
-    const scorer = await (this.scorer ??= this.makeScorer(this.queryMatrix, this.heaps.length, this.dim));
+    const cosine = this.similarity === "cosine";
+    const scorer = await (this.scorer ??= this.makeScorer(this.queryMatrix, this.heaps.length, this.dim, { normalizeRows: cosine }));
     const nq = this.heaps.length;
     for (let start = 0; start < ids.length; start += this.blockSize) {
       const end = Math.min(ids.length, start + this.blockSize);
-      for (let j = start; j < end; j++) this.pack(vectors[j] as Float32Array, this.block, j - start, `document ${ids[j]}`);
+      // Rows are copied as they are: the kernel normalizes them, and a non-finite value shows up as a NaN score.
+      for (let j = start; j < end; j++) {
+        const v = vectors[j] as Float32Array;
+        if (v.length !== this.dim) throw new Error(`dense search: document ${ids[j]} has ${v.length} dims, expected ${this.dim}`);
+        this.block.set(v, (j - start) * this.dim);
+      }
       const scores = await scorer.score(this.block, end - start);
+      for (let j = 0; j < end - start; j++) {
+        if (!Number.isFinite(scores[j * nq] as number)) this.pack(vectors[start + j] as Float32Array, this.block, j, `document ${ids[start + j]}`);
+      }
       // [rows, queries]: query i's score of document j is at j·nq + i.
-      this.select(ids, start, end, (i, j) => scores[j * nq + i] as number);
+      this.select(ids, start, end, scores, nq, 1);
     }
     this.docsSeen += ids.length;
   }
@@ -161,17 +170,18 @@ export class DenseSearcher {
         }
       }
     }
-    this.select(ids, start, end, (i, j) => scores[i * n + j] as number);
+    this.select(ids, start, end, scores, 1, n);
   }
 
-  /** Offers block documents start…end to every query's heap; `scoreOf(query, row in block)`. */
-  private select(ids: readonly string[], start: number, end: number, scoreOf: (query: number, row: number) => number): void {
+  /** Offers block documents start…end to every query's heap; query i's score of block row j is at j·rowStride + i·queryStride. */
+  private select(ids: readonly string[], start: number, end: number, scores: ArrayLike<number>, rowStride: number, queryStride: number): void {
     const n = end - start;
     for (let i = 0; i < this.heaps.length; i++) {
       const heap = this.heaps[i] as TopK;
       const excluded = this.excluded[i];
+      const base = i * queryStride;
       for (let j = 0; j < n; j++) {
-        const score = scoreOf(i, j);
+        const score = scores[base + j * rowStride] as number;
         // Most candidates lose to the heap's worst entry: test before the call (ties still go to push).
         if (score < heap.threshold) continue;
         const docId = ids[start + j] as string;
