@@ -81,6 +81,8 @@ export interface EncodeResult {
   /** How many inputs were cut to maxLength, and which. */
   readonly truncated: number;
   readonly truncatedIndices: readonly number[];
+  /** Seconds this call spent in each step (benchmarks report where their time goes); `model` includes padding. */
+  readonly seconds: { readonly tokenize: number; readonly model: number; readonly pooling: number };
 }
 
 export class Embedder {
@@ -149,10 +151,12 @@ export class Embedder {
 
   async encodeDetailed(inputs: readonly string[], options: EmbedOptions = {}): Promise<EncodeResult> {
     if (!Array.isArray(inputs)) throw new TypeError("Embedder.encode: inputs must be an array of strings");
-    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [] };
+    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [], seconds: { tokenize: 0, model: 0, pooling: 0 } };
     const requested = options.batchSize ?? 8;
     if (!Number.isSafeInteger(requested) || requested < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${requested}`);
+    const tokenizeStart = performance.now();
     const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
+    const seconds = { tokenize: (performance.now() - tokenizeStart) / 1000, model: 0, pooling: 0 };
     const longest = encoded.rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
     // The weights are resident by now: what the OS reports is what activations can have; a given budget shares with them.
     const available = this.options.memoryBytes !== undefined ? Math.max(0, this.options.memoryBytes - this.fixedBytes) : availableMemory();
@@ -165,13 +169,18 @@ export class Embedder {
     const embeddings: Float32Array[] = new Array(inputs.length);
     for (let start = 0; start < order.length; start += batchSize) {
       const indices = order.slice(start, start + batchSize);
+      const modelStart = performance.now();
       const batch = padBatch(indices.map((i) => encoded.rows[i]!), encoded.profile);
-      const pooled = this.pool(await this.forward(batch), batch, options.normalize ?? true);
+      const hidden = await this.forward(batch);
+      const poolStart = performance.now();
+      const pooled = this.pool(hidden, batch, options.normalize ?? true);
+      seconds.model += (poolStart - modelStart) / 1000;
+      seconds.pooling += (performance.now() - poolStart) / 1000;
       indices.forEach((i, k) => (embeddings[i] = pooled[k]!));
       options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
     }
     const truncatedIndices = encoded.rows.flatMap((r, i) => (r.truncated ? [i] : []));
-    return { embeddings, truncated: encoded.truncated, truncatedIndices };
+    return { embeddings, truncated: encoded.truncated, truncatedIndices, seconds };
   }
 
   /** Step 1: tokens, embed-mask starts and truncation flags, unpadded (the trainer's chunker calls the same code). */

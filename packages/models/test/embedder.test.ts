@@ -61,13 +61,20 @@ describe("Embedder", () => {
   it("counts truncated inputs", async () => {
     const short = await Embedder.load(dir, { maxLength: 8, threads: 1, pooling: "last_token", tokenizer: embedder.tokenizer });
     try {
+      const started = performance.now();
       const result = await short.encodeDetailed(TEXTS, { batchSize: 2 });
+      const wall = (performance.now() - started) / 1000;
       // Budget: 8 tokens minus the appended EOS.
       const expected = TEXTS.flatMap((t, i) => (short.tokenizer.encode(t).length > 7 ? [i] : []));
       expect(expected.length).toBeGreaterThan(0);
       expect(expected.length).toBeLessThan(TEXTS.length);
       expect(result.truncatedIndices).toEqual(expected);
       expect(result.truncated).toBe(expected.length);
+      // Where the call's time went: each step took some time, and together no more than the whole call.
+      expect(result.seconds.tokenize).toBeGreaterThan(0);
+      expect(result.seconds.model).toBeGreaterThan(0);
+      expect(result.seconds.pooling).toBeGreaterThan(0);
+      expect(result.seconds.tokenize + result.seconds.model + result.seconds.pooling).toBeLessThanOrEqual(wall);
       // last_token pooling appends the EOS after truncation, so it is always there to pool.
       const { rows, profile } = short.tokenize(TEXTS);
       expect(rows.every((r) => r.ids.at(-1) === profile.eosId && r.ids.length <= 8)).toBe(true);
