@@ -71,7 +71,7 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
         ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
       });
       const cut = new Set(result.truncatedIndices);
-      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)) };
+      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)), seconds: { ...result.seconds } };
     },
     dispose: () => embedder.dispose(),
     describe: () => ({

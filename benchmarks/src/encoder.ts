@@ -16,6 +16,14 @@ export interface EncodeResult {
   truncated: number;
   /** Per text, whether it was cut; lets the embedding cache remember truncation. Optional. */
   truncatedFlags?: readonly boolean[];
+  /** Seconds spent tokenizing, in the model and pooling, when the encoder can tell (the stage times show them). */
+  seconds?: EncodeSeconds;
+}
+
+export interface EncodeSeconds {
+  tokenize: number;
+  model: number;
+  pooling: number;
 }
 
 /**
@@ -75,17 +83,22 @@ export class HashingEncoder implements TextEncoder {
     this.calls++;
     this.textsEncoded += texts.length;
     const flags: boolean[] = [];
+    const seconds: EncodeSeconds = { tokenize: 0, model: 0, pooling: 0 };
     const embeddings = texts.map((text, i) => {
+      const started = performance.now();
       let tokens = tokenize(text);
+      const tokenized = performance.now();
+      seconds.tokenize += (tokenized - started) / 1000;
       const cut = this.maxLength !== undefined && tokens.length > this.maxLength;
       if (cut) tokens = tokens.slice(0, this.maxLength);
       flags.push(cut);
       const v = new Float32Array(this.dim);
       for (const t of tokens) v[hash(t, 0) % this.dim]! += hash(t, 1) & 1 ? 1 : -1;
+      seconds.model += (performance.now() - tokenized) / 1000;
       options.onProgress?.(i + 1);
       return v;
     });
-    return { embeddings, truncated: flags.filter(Boolean).length, truncatedFlags: flags };
+    return { embeddings, truncated: flags.filter(Boolean).length, truncatedFlags: flags, seconds };
   }
 
   describe(): Record<string, unknown> {
