@@ -73,6 +73,11 @@ export interface EmbedOptions {
   /** L2-normalize each embedding. Default true (cosine similarity becomes a dot product). */
   readonly normalize?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * The inputs already tokenized by {@link Embedder.tokenize} with this call's instruction and maxLength, one row per
+   * input in input order (e.g. done while the model ran the previous batch); they are used as given.
+   */
+  readonly tokenized?: EncodedRows;
 }
 
 export interface EncodeResult {
@@ -81,7 +86,10 @@ export interface EncodeResult {
   /** How many inputs were cut to maxLength, and which. */
   readonly truncated: number;
   readonly truncatedIndices: readonly number[];
-  /** Seconds this call spent in each step (benchmarks report where their time goes); `model` includes padding. */
+  /**
+   * Seconds this call spent in each step (benchmarks report where their time goes); `model` includes padding, and
+   * `tokenize` is 0 when the call was given its rows.
+   */
   readonly seconds: { readonly tokenize: number; readonly model: number; readonly pooling: number };
 }
 
@@ -155,7 +163,10 @@ export class Embedder {
     const requested = options.batchSize ?? 8;
     if (!Number.isSafeInteger(requested) || requested < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${requested}`);
     const tokenizeStart = performance.now();
-    const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
+    const encoded = options.tokenized ?? this.tokenize(inputs, options.instruction, options.maxLength);
+    if (encoded.rows.length !== inputs.length) {
+      throw new RangeError(`Embedder.encode: ${encoded.rows.length} tokenized rows given for ${inputs.length} inputs`);
+    }
     const seconds = { tokenize: (performance.now() - tokenizeStart) / 1000, model: 0, pooling: 0 };
     const longest = encoded.rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
     // The weights are resident by now: what the OS reports is what activations can have; a given budget shares with them.

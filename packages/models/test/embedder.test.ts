@@ -90,4 +90,13 @@ describe("Embedder", () => {
     await embedder.encode(TEXTS, { batchSize: 2, onProgress: (done, total) => seen.push([done, total]) });
     expect(seen).toEqual([[2, 5], [4, 5], [5, 5]]);
   });
+
+  it("takes rows tokenized ahead and gives the vectors it gives when it tokenizes itself", async () => {
+    const options = { instruction: INSTRUCTION, batchSize: 2 };
+    const itself = await embedder.encodeDetailed(TEXTS, options);
+    const given = await embedder.encodeDetailed(TEXTS, { ...options, tokenized: embedder.tokenize(TEXTS, INSTRUCTION) });
+    expect(given.embeddings).toEqual(itself.embeddings);
+    const rows = embedder.tokenize(TEXTS.slice(1), INSTRUCTION);
+    await expect(embedder.encodeDetailed(TEXTS, { ...options, tokenized: rows })).rejects.toThrow(/4 tokenized rows given for 5 inputs/);
+  });
 });
