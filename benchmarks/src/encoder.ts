@@ -24,6 +24,8 @@ export interface EncodeSeconds {
   tokenize: number;
   model: number;
   pooling: number;
+  /** Tokenizing the next call's texts while the model ran this call's: overlapped, so not part of the call's wall time. */
+  tokenizeAhead?: number;
 }
 
 /**
@@ -37,6 +39,12 @@ export interface TextEncoder {
    */
   readonly cacheKey: Record<string, string | number>;
   encode(texts: string[], options: EncodeOptions): Promise<EncodeResult>;
+  /**
+   * Optional hint: these texts are about to be encoded, in this order, under these options (texts found in the
+   * embedding cache are skipped, so only some may come). An encoder may prepare the next ones while it runs the
+   * current call; a wrong hint may cost time, never change a vector.
+   */
+  plan?(texts: readonly string[], options: Omit<EncodeOptions, "onProgress">): void;
   /** Settings for the reproducibility record and report: model, adapter, attention, pooling, maxLength, dtype, device, ortVersion, … */
   describe(): Record<string, unknown>;
   /** Releases sessions and worker threads, if the encoder holds any. */

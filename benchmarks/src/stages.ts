@@ -6,8 +6,10 @@ import type { EncodeOptions, EncodeResult, TextEncoder } from "./encoder.js";
 /**
  * In the order a run meets them. "encode" is the time of an encoder that does not say how it splits (tokenize,
  * model, pooling); "embedding cache" is the rest of embedding: text hashes, duplicate removal, cache reads and writes.
+ * "tokenize ahead" ran while the model did (the next batch tokenized during this one), so it is not wall time of its
+ * own: stage sums that include it exceed the elapsed time.
  */
-export const STAGES = ["data", "tokenize", "model", "pooling", "encode", "embedding cache", "search", "BM25", "scoring", "files", "report"] as const;
+export const STAGES = ["data", "tokenize", "tokenize ahead", "model", "pooling", "encode", "embedding cache", "search", "BM25", "scoring", "files", "report"] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StageTime {
@@ -58,6 +60,13 @@ export class StageClock {
   }
 }
 
+/** Stages that ran while another did, so they add no wall time of their own. */
+export const OVERLAPPED: readonly Stage[] = ["tokenize ahead"];
+
+/** The wall time the entries account for: their sum, less the overlapped stages. */
+export const wallSeconds = (entries: readonly { stage: Stage; seconds: number }[]): number =>
+  entries.reduce((t, e) => t + (OVERLAPPED.includes(e.stage) ? 0 : e.seconds), 0);
+
 /** Seconds per stage in STAGES order; stages that took no recorded time are left out. */
 export function stageTotals(entries: readonly StageTime[]): StageTotal[] {
   const sums = new Map<Stage, number>();
@@ -75,11 +84,12 @@ export function formatTotals(totals: readonly StageTotal[]): string {
 /**
  * An encoder whose calls are timed. Encoders that report their own split (EncodeResult.seconds) are counted as
  * tokenize / model / pooling, with whatever the call took beyond the three counted as model (the call's overhead,
- * e.g. an adapter's copying, is small and belongs to running the model); the others as one "encode" figure.
+ * e.g. an adapter's copying, is small and belongs to running the model), and tokenizing ahead on its own since it
+ * overlapped the model; the others as one "encode" figure.
  */
 export class EncoderMeter {
   readonly encoder: TextEncoder;
-  readonly seconds = { tokenize: 0, model: 0, pooling: 0, encode: 0 };
+  readonly seconds = { tokenize: 0, tokenizeAhead: 0, model: 0, pooling: 0, encode: 0 };
   /** Wall time of every encode() call. */
   wall = 0;
 
@@ -92,6 +102,7 @@ export class EncoderMeter {
       const own = result.seconds;
       if (own) {
         this.seconds.tokenize += own.tokenize;
+        this.seconds.tokenizeAhead += own.tokenizeAhead ?? 0;
         this.seconds.pooling += own.pooling;
         this.seconds.model += Math.max(own.model, wall - own.tokenize - own.pooling);
       } else {
@@ -103,6 +114,7 @@ export class EncoderMeter {
       cacheKey: inner.cacheKey,
       encode,
       describe: () => inner.describe(),
+      ...(inner.plan ? { plan: (texts, options) => inner.plan!(texts, options) } : {}),
       ...(inner.dispose ? { dispose: () => inner.dispose!() } : {}),
     };
   }
@@ -111,6 +123,7 @@ export class EncoderMeter {
   stages(where: Omit<StageTime, "stage" | "seconds">): StageTime[] {
     const stages: Array<[Stage, number]> = [
       ["tokenize", this.seconds.tokenize],
+      ["tokenize ahead", this.seconds.tokenizeAhead],
       ["model", this.seconds.model],
       ["pooling", this.seconds.pooling],
       ["encode", this.seconds.encode],

@@ -2,7 +2,7 @@ import type { BrightProtocol } from "../systems.js";
 import type { FollowIrTaskResult } from "../runners/followir.js";
 import type { RetrievalTaskResult } from "../runners/retrieval.js";
 import type { System } from "../systems.js";
-import { STAGES, stageTotals, type StageTime } from "../stages.js";
+import { OVERLAPPED, STAGES, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import { benchmarkDefinition, type BenchmarkName } from "../tasks.js";
 import type { DatasetSource } from "../types.js";
 import type { ReproducibilityRecord } from "./repro.js";
@@ -101,13 +101,18 @@ const secs = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(v <
 /** Totals per stage, then each split's stages per system (for LongEmbed: the time per context length). */
 function stageSection(stages: readonly StageTime[], runSeconds: number | undefined): string[] {
   const totals = stageTotals(stages);
-  const sum = totals.reduce((t, s) => t + s.seconds, 0);
+  const sum = wallSeconds(totals);
   const out = ["## Stage times", ""];
   out.push(
     `Wall-clock seconds on this machine${runSeconds === undefined ? "" : `; the run took ${secs(runSeconds)} s before this report (writing it is timed in the log)`}. ` +
-      "Model is the forward pass (with padding, the trip to ORT's worker thread, and opening the session on the first call); embedding cache is the rest of embedding (text hashes, cache reads and writes).",
+      "Model is the forward pass (with padding, the trip to ORT's worker thread, and opening the session on the first call); " +
+        "tokenize ahead is the next batch tokenized while the model ran, so it overlaps model time and is not in the shares or the per-split seconds; " +
+        "embedding cache is the rest of embedding (text hashes, cache reads and writes).",
     "",
-    table(["Stage", "Seconds", "Share"], totals.map((t) => [t.stage, secs(t.seconds), `${((100 * t.seconds) / Math.max(sum, 1e-9)).toFixed(1)}%`])),
+    table(
+      ["Stage", "Seconds", "Share"],
+      totals.map((t) => [t.stage, secs(t.seconds), OVERLAPPED.includes(t.stage) ? "overlapped" : `${((100 * t.seconds) / Math.max(sum, 1e-9)).toFixed(1)}%`]),
+    ),
     "",
   );
   const bySplit = new Map<string, StageTime[]>();
@@ -121,7 +126,7 @@ function stageSection(stages: readonly StageTime[], runSeconds: number | undefin
   const rows = [...bySplit.values()].map((entries) => {
     const first = entries[0]!;
     const of = (stage: string) => entries.filter((e) => e.stage === stage).reduce((t, e) => t + e.seconds, 0);
-    return [first.task ?? "–", first.split!, first.system!, secs(entries.reduce((t, e) => t + e.seconds, 0)), ...columns.map((c) => (entries.some((e) => e.stage === c) ? secs(of(c)) : "–"))];
+    return [first.task ?? "–", first.split!, first.system!, secs(wallSeconds(entries)), ...columns.map((c) => (entries.some((e) => e.stage === c) ? secs(of(c)) : "–"))];
   });
   out.push(table(["Task", "Split", "System", "Seconds", ...columns], rows), "");
   return out;

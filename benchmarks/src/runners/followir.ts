@@ -1,7 +1,7 @@
 import { bm25Rerank, rerankDense, type Run } from "@dembed/retrieval";
 import { embedTexts, emptyStats, addStats, type EmbedStats } from "../embed.js";
 import { scoreFollowIr, type FollowIrScores } from "../scoring.js";
-import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, type StageTime } from "../stages.js";
+import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import type { RunSettings, System } from "../systems.js";
 import { silentProgress } from "../systems.js";
 import type { FollowIrTaskData, InstructionQuery } from "../types.js";
@@ -61,6 +61,7 @@ export async function runFollowIrTask(
     let embedding = 0;
     const embed: typeof embedTexts = async (encoder, texts, options) => {
       const at = performance.now();
+      encoder.plan?.(texts, { role: options.role, ...(options.instruction ? { instruction: options.instruction } : {}) });
       const result = await embedTexts(encoder, texts, options);
       embedding += (performance.now() - at) / 1000;
       addStats(stats, result);
@@ -86,7 +87,7 @@ export async function runFollowIrTask(
   }
   const scores = clock.timeSync({ ...where, stage: "scoring" }, () => scoreFollowIr(runOg, runChanged, task.qrelsOg, task.qrelsChanged, settings.followirScoring ?? "paired"));
   const spent = stageTotals(clock.entries);
-  settings.log?.(`${task.taskId}, ${system.name}: ${formatSeconds(spent.reduce((t, s) => t + s.seconds, 0))} (${formatTotals(spent)})`);
+  settings.log?.(`${task.taskId}, ${system.name}: ${formatSeconds(wallSeconds(spent))} (${formatTotals(spent)})`);
   return {
     kind: "followir",
     benchmark: "followir",

@@ -1,7 +1,7 @@
 import { bm25Search, DenseSearcher, type Run } from "@dembed/retrieval";
 import { addStats, embedTexts, emptyStats, type EmbedOptions, type EmbedStats } from "../embed.js";
 import { scoreRun } from "../scoring.js";
-import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, type StageTime } from "../stages.js";
+import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import type { RunSettings, System } from "../systems.js";
 import { silentProgress } from "../systems.js";
 import type { RetrievalSplit, RetrievalTaskData } from "../types.js";
@@ -51,6 +51,8 @@ async function denseRun(
   let embedding = 0;
   const embed = async (texts: string[], options: Omit<EmbedOptions, "batchSize" | "cacheDir">) => {
     const started = performance.now();
+    // The order embedTexts asks for them (cache hits skipped), so the encoder can tokenize ahead.
+    meter.encoder.plan?.(texts, { role: options.role, ...(options.instruction ? { instruction: options.instruction } : {}) });
     const result = await embedTexts(meter.encoder, texts, {
       batchSize: settings.batchSize ?? 8,
       ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
@@ -139,7 +141,7 @@ export async function runRetrievalTask(
       return scoreRun(split.qrels, run);
     });
     const spent = stageTotals(clock.entries.slice(before));
-    settings.log?.(`${label}, ${system.name}: ${formatSeconds(spent.reduce((t, s) => t + s.seconds, 0))} (${formatTotals(spent)})`);
+    settings.log?.(`${label}, ${system.name}: ${formatSeconds(wallSeconds(spent))} (${formatTotals(spent)})`);
     const mainScore = scores[mainMetric];
     if (mainScore === undefined) throw new Error(`task ${task.taskId}: main metric ${mainMetric} was not computed`);
     splits.push({
