@@ -11,6 +11,7 @@ import { markdownReport, type SystemRun, type TaskResult } from "./output/report
 import { reproducibilityRecord } from "./output/repro.js";
 import { runFollowIrTask } from "./runners/followir.js";
 import { runRetrievalTask, type RetrievalTaskResult } from "./runners/retrieval.js";
+import { formatSeconds, formatTotals, StageClock, stageTotals, type StageTime } from "./stages.js";
 import { slug, type RunSettings, type System } from "./systems.js";
 import { benchmarkDefinition, mtebTaskName, selectTasks, sourcesOf, type BenchmarkName, type TaskDefinition } from "./tasks.js";
 import type { DatasetSource } from "./types.js";
@@ -41,6 +42,8 @@ export interface BenchmarkOutcome {
   systems: SystemRun[];
   skipped: Array<{ task: string; reason: string }>;
   warnings: string[];
+  /** Where the run's time went: data, each split's stages per system, result files, report. */
+  stages: StageTime[];
 }
 
 const writeJson = (path: string, value: unknown) => writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
@@ -96,9 +99,12 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
   const sources: Record<string, DatasetSource> = {};
   const skipped: Array<{ task: string; reason: string }> = [];
   const warnings: string[] = [];
+  const clock = new StageClock();
+  const started = performance.now();
 
   for (const task of tasks) {
     let data;
+    const loadStarted = performance.now();
     try {
       data = await loadTask(options.benchmark, task, options.load);
     } catch (err) {
@@ -107,6 +113,9 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       log(`skipped ${task.id}: data not found`);
       continue;
     }
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    clock.add({ stage: "data", task: task.id, seconds: loadSeconds });
+    log(`${def.title} ${task.id}: data ${data.source.kind === "generated" ? "generated" : "read"} in ${formatSeconds(loadSeconds)}`);
     sources[task.id] = data.source;
     warnings.push(...data.warnings);
     data.warnings.forEach((w) => log(`warning: ${w}`));
@@ -118,19 +127,23 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
           : await runRetrievalTask(data, task.mainMetric, run.system, instruction, options.settings);
       run.results.push(result);
       run.records[task.id] = reproducibilityRecord(run.system, data.source, result.embedding, result.instruction, options.settings?.batchSize);
-      writeTaskOutputs(folders.get(run)!, options.benchmark, task, run);
+      clock.addAll(result.stages);
+      clock.timeSync({ stage: "files", task: task.id, system: run.system.name }, () => writeTaskOutputs(folders.get(run)!, options.benchmark, task, run));
     }
   }
   if (runs.every((r) => r.results.length === 0)) {
     throw new Error(`${def.title}: no task could be run. ${skipped.map((s) => s.reason).join(" ")}`);
   }
 
+  const reportStarted = performance.now();
   let plotFile: string | undefined;
   if (options.benchmark === "longembed") plotFile = writePlot(dir, runs);
   const reportFile = join(dir, "report.md");
   writeFileAtomic(
     reportFile,
     markdownReport({
+      stages: [...clock.entries],
+      runSeconds: (reportStarted - started) / 1000,
       benchmark: options.benchmark,
       systems: runs,
       sources,
@@ -144,8 +157,10 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       resultDirs: Object.fromEntries(runs.map((r) => [r.system.name, relative(dir, folders.get(r)!)])),
     }),
   );
+  clock.add({ stage: "report", seconds: (performance.now() - reportStarted) / 1000 });
+  log(`${def.title} stage times: ${formatTotals(stageTotals(clock.entries))}; ${formatSeconds((performance.now() - started) / 1000)} in all`);
   const resultDirs = Object.fromEntries(runs.map((r) => [r.system.name, join(finalDir, relative(dir, folders.get(r)!))]));
-  return { dir: finalDir, resultDirs, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings };
+  return { dir: finalDir, resultDirs, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings, stages: [...clock.entries] };
 }
 
 /** Each system's MTEB results folder, with its model_meta.json written; two systems may not share one. */

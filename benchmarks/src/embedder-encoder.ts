@@ -2,6 +2,7 @@
 // been trained at different lengths), and everything that changes the vectors goes into the cache key and the record.
 import type { Embedder } from "@dembed/models";
 import type { TextEncoder } from "./encoder.js";
+import { TokenizeAhead } from "./tokenize-ahead.js";
 
 /** What the benchmarks need to know about a loaded Embedder besides the Embedder itself. */
 export interface EmbedderEncoderInfo {
@@ -29,7 +30,7 @@ export interface EmbedderEncoderInfo {
   };
 }
 
-type EmbedderLike = Pick<Embedder, "encodeDetailed" | "dispose" | "pooling" | "attention" | "skipInstruction" | "promptTemplate"> & {
+type EmbedderLike = Pick<Embedder, "encodeDetailed" | "tokenize" | "dispose" | "pooling" | "attention" | "skipInstruction" | "promptTemplate"> & {
   readonly model: { readonly dir: string };
 };
 
@@ -65,18 +66,38 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
     // Raw pooled vectors are other vectors; normalized ones keep the keys caches already have.
     ...(info.normalize === false ? { normalize: "false" } : {}),
   };
+  const maxLengthFor = (role: "query" | "document") => (role === "query" ? info.maxLength.query : info.maxLength.document);
+  const ahead = new TokenizeAhead((texts, instruction, maxLength) => embedder.tokenize(texts, instruction, maxLength));
   return {
     cacheKey,
+    plan: (texts, options) => ahead.setPlan(texts, options, maxLengthFor(options.role)),
     async encode(texts, options) {
-      const result = await embedder.encodeDetailed(texts, {
+      const maxLength = maxLengthFor(options.role);
+      const instruction = options.instruction ? options.instruction : undefined;
+      const tokenized = ahead.take(texts, options, maxLength);
+      const running = embedder.encodeDetailed(texts, {
         batchSize: texts.length,
-        maxLength: options.role === "query" ? info.maxLength.query : info.maxLength.document,
+        maxLength,
         ...(info.normalize === false ? { normalize: false } : {}),
-        ...(options.instruction ? { instruction: options.instruction } : {}),
+        ...(instruction ? { instruction } : {}),
+        ...(tokenized ? { tokenized } : {}),
         ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done) } : {}),
       });
+      let modelDone = Infinity;
+      running.then(() => (modelDone = performance.now()), () => undefined); // handled: awaited below
+      // While the model runs this call, the main thread tokenizes the texts the plan says come next.
+      const aheadSeconds = await ahead.prepare(ahead.next(texts, options, maxLength, texts.length), instruction, maxLength);
+      const result = await running;
+      // Tokenizing that outlasted the model was not overlapped: it counts as plain tokenize time of this call.
+      const late = Math.min(aheadSeconds, Math.max(0, (performance.now() - modelDone) / 1000));
       const cut = new Set(result.truncatedIndices);
-      return { embeddings: result.embeddings, truncated: result.truncated, truncatedFlags: texts.map((_, i) => cut.has(i)), tokens: result.tokens };
+      return {
+        embeddings: result.embeddings,
+        truncated: result.truncated,
+        truncatedFlags: texts.map((_, i) => cut.has(i)),
+        tokens: result.tokens,
+        seconds: { ...result.seconds, tokenize: result.seconds.tokenize + late, tokenizeAhead: aheadSeconds - late },
+      };
     },
     dispose: () => embedder.dispose(),
     describe: () => ({

@@ -18,6 +18,16 @@ export interface EncodeResult {
   truncatedFlags?: readonly boolean[];
   /** Tokens the model ran, when the encoder counts them (throughput figures). */
   tokens?: number;
+  /** Seconds spent tokenizing, in the model and pooling, when the encoder can tell (the stage times show them). */
+  seconds?: EncodeSeconds;
+}
+
+export interface EncodeSeconds {
+  tokenize: number;
+  model: number;
+  pooling: number;
+  /** Tokenizing the next call's texts while the model ran this call's: overlapped, so not part of the call's wall time. */
+  tokenizeAhead?: number;
 }
 
 /**
@@ -31,6 +41,12 @@ export interface TextEncoder {
    */
   readonly cacheKey: Record<string, string | number>;
   encode(texts: string[], options: EncodeOptions): Promise<EncodeResult>;
+  /**
+   * Optional hint: these texts are about to be encoded, in this order, under these options (texts found in the
+   * embedding cache are skipped, so only some may come). An encoder may prepare the next ones while it runs the
+   * current call; a wrong hint may cost time, never change a vector.
+   */
+  plan?(texts: readonly string[], options: Omit<EncodeOptions, "onProgress">): void;
   /** Settings for the reproducibility record and report: model, adapter, attention, pooling, maxLength, dtype, device, ortVersion, … */
   describe(): Record<string, unknown>;
   /** Releases sessions and worker threads, if the encoder holds any. */
@@ -77,17 +93,22 @@ export class HashingEncoder implements TextEncoder {
     this.calls++;
     this.textsEncoded += texts.length;
     const flags: boolean[] = [];
+    const seconds: EncodeSeconds = { tokenize: 0, model: 0, pooling: 0 };
     const embeddings = texts.map((text, i) => {
+      const started = performance.now();
       let tokens = tokenize(text);
+      const tokenized = performance.now();
+      seconds.tokenize += (tokenized - started) / 1000;
       const cut = this.maxLength !== undefined && tokens.length > this.maxLength;
       if (cut) tokens = tokens.slice(0, this.maxLength);
       flags.push(cut);
       const v = new Float32Array(this.dim);
       for (const t of tokens) v[hash(t, 0) % this.dim]! += hash(t, 1) & 1 ? 1 : -1;
+      seconds.model += (performance.now() - tokenized) / 1000;
       options.onProgress?.(i + 1);
       return v;
     });
-    return { embeddings, truncated: flags.filter(Boolean).length, truncatedFlags: flags };
+    return { embeddings, truncated: flags.filter(Boolean).length, truncatedFlags: flags, seconds };
   }
 
   describe(): Record<string, unknown> {

@@ -1,7 +1,7 @@
 export type { Doc, Query, Qrels, RetrievalSplit, RetrievalTaskData, FollowIrTaskData, InstructionQuery, DatasetSource, TaskData } from "./types.js";
 export { BENCHMARKS, LAYOUTS, benchmarkDefinition, isBenchmarkName, mtebTaskName, selectTasks, sourcesOf } from "./tasks.js";
 export type { BenchmarkName, BenchmarkDefinition, TaskDefinition, PublishedScores, DataSource, Layout } from "./tasks.js";
-export type { TextEncoder, EncodeOptions, EncodeResult, Role } from "./encoder.js";
+export type { TextEncoder, EncodeOptions, EncodeResult, EncodeSeconds, Role } from "./encoder.js";
 export { HashingEncoder, type HashingEncoderOptions } from "./encoder.js";
 export { embedderEncoder, maxLengthLabel, type EmbedderEncoderInfo } from "./embedder-encoder.js";
 export { EmbeddingCache, cacheKeyFolder, canonicalJson, readShardIds, textHash, writeCacheShard, type CacheKey, type CacheRow } from "./cache.js";
@@ -22,6 +22,7 @@ export { bm25System, slug, silentProgress, type System, type RunSettings, type P
 export { runRetrievalTask, type RetrievalTaskResult, type SplitResult } from "./runners/retrieval.js";
 export { runFollowIrTask, type FollowIrTaskResult } from "./runners/followir.js";
 export { runBenchmark, type BenchmarkOptions, type BenchmarkOutcome } from "./bench.js";
+export { EncoderMeter, StageClock, STAGES, stageTotals, formatTotals, type Stage, type StageTime, type StageTotal } from "./stages.js";
 export { markdownReport, type ReportInput, type SystemRun, type TaskResult } from "./output/report.js";
 export { contextLengthPlot, type Panel, type Series } from "./output/plot.js";
 export { MTEB_VERSION, mtebRetrievalResult, mtebFollowIrResult, mtebModelMeta, mtebResultFolder, type MtebResult, type MtebModelMeta, type ResultContext } from "./output/mteb.js";

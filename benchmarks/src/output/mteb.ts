@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import type { FollowIrTaskResult } from "../runners/followir.js";
 import type { RetrievalTaskResult } from "../runners/retrieval.js";
+import type { StageTime } from "../stages.js";
 import { slug, type System } from "../systems.js";
 import type { ReproducibilityRecord } from "./repro.js";
 
@@ -41,9 +42,13 @@ export interface MtebResult {
     average_main_score: Record<string, number>;
     /** For generated data, what generated it (dataset_revision then names the dataset MTEB reads for the task). */
     generated_data: string | null;
+    /** Where this system's time on these tasks went, per split and stage (see stages.ts); seconds of wall time. */
+    stage_seconds: Array<{ task: string; split: string | null; stage: string; seconds: number }>;
     reproducibility: ReproducibilityRecord;
   };
 }
+
+const stageSeconds = (stages: readonly StageTime[]) => stages.map((e) => ({ task: e.task ?? "", split: e.split ?? null, stage: e.stage, seconds: e.seconds }));
 
 /** What every result file of one task needs besides its scores. */
 export interface ResultContext {
@@ -95,6 +100,7 @@ export function mtebRetrievalResult(ctx: ResultContext, results: readonly Retrie
       main_metric: first?.mainMetric ?? "",
       average_main_score: Object.fromEntries(results.map((r) => [r.taskId, r.mainScore])),
       generated_data: generatedData(ctx.record),
+      stage_seconds: stageSeconds(results.flatMap((r) => r.stages)),
       reproducibility: ctx.record,
     },
   };
@@ -121,6 +127,7 @@ export function mtebFollowIrResult(ctx: ResultContext, r: FollowIrTaskResult): M
       main_metric: "p-MRR",
       average_main_score: { [r.taskId]: r.mainScore },
       generated_data: generatedData(ctx.record),
+      stage_seconds: stageSeconds(r.stages),
       reproducibility: ctx.record,
     },
   };

@@ -2,6 +2,7 @@ import type { BrightProtocol } from "../systems.js";
 import type { FollowIrTaskResult } from "../runners/followir.js";
 import type { RetrievalTaskResult } from "../runners/retrieval.js";
 import type { System } from "../systems.js";
+import { OVERLAPPED, STAGES, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import { benchmarkDefinition, type BenchmarkName } from "../tasks.js";
 import type { DatasetSource } from "../types.js";
 import type { ReproducibilityRecord } from "./repro.js";
@@ -30,6 +31,10 @@ export interface ReportInput {
   protocol?: BrightProtocol;
   /** Per system name: its MTEB results folder relative to the report (`<model>/<revision>`). */
   resultDirs?: Record<string, string>;
+  /** Where the run's time went, up to this report (see stages.ts). */
+  stages?: StageTime[];
+  /** Wall time of the run up to this report. */
+  runSeconds?: number;
 }
 
 const PROTOCOL_TEXT: Record<BrightProtocol, string> = {
@@ -89,6 +94,42 @@ function settingsRows(run: SystemRun): string[][] {
     String(first.batch_size ?? "–"),
     `${truncated}${unknown ? ` (+${unknown} cached, unrecorded)` : ""}`,
   ]];
+}
+
+const secs = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(v < 10 ? 2 : 1));
+
+/** Totals per stage, then each split's stages per system (for LongEmbed: the time per context length). */
+function stageSection(stages: readonly StageTime[], runSeconds: number | undefined): string[] {
+  const totals = stageTotals(stages);
+  const sum = wallSeconds(totals);
+  const out = ["## Stage times", ""];
+  out.push(
+    `Wall-clock seconds on this machine${runSeconds === undefined ? "" : `; the run took ${secs(runSeconds)} s before this report (writing it is timed in the log)`}. ` +
+      "Model is the forward pass (with padding, the trip to ORT's worker thread, and opening the session on the first call); " +
+        "tokenize ahead is the next batch tokenized while the model ran, so it overlaps model time and is not in the shares or the per-split seconds; " +
+        "embedding cache is the rest of embedding (text hashes, cache reads and writes).",
+    "",
+    table(
+      ["Stage", "Seconds", "Share"],
+      totals.map((t) => [t.stage, secs(t.seconds), OVERLAPPED.includes(t.stage) ? "overlapped" : `${((100 * t.seconds) / Math.max(sum, 1e-9)).toFixed(1)}%`]),
+    ),
+    "",
+  );
+  const bySplit = new Map<string, StageTime[]>();
+  for (const e of stages) {
+    if (e.split === undefined || e.system === undefined) continue;
+    const key = JSON.stringify([e.task, e.split, e.system]);
+    (bySplit.get(key) ?? bySplit.set(key, []).get(key)!).push(e);
+  }
+  if (bySplit.size === 0) return out;
+  const columns = STAGES.filter((stage) => stages.some((e) => e.split !== undefined && e.stage === stage));
+  const rows = [...bySplit.values()].map((entries) => {
+    const first = entries[0]!;
+    const of = (stage: string) => entries.filter((e) => e.stage === stage).reduce((t, e) => t + e.seconds, 0);
+    return [first.task ?? "–", first.split!, first.system!, secs(wallSeconds(entries)), ...columns.map((c) => (entries.some((e) => e.stage === c) ? secs(of(c)) : "–"))];
+  });
+  out.push(table(["Task", "Split", "System", "Seconds", ...columns], rows), "");
+  return out;
 }
 
 /** The markdown report: published numbers beside this run's, per-length detail, settings, data and warnings. */
@@ -178,6 +219,8 @@ export function markdownReport(input: ReportInput): string {
   out.push(table(["System", "Model", "Adapter", "Attention", "Pooling", "Pooled tokens", "Max length", "Dtype / device", "Batch", "Truncated inputs"], input.systems.flatMap(settingsRows)), "");
   const instructions = [...new Set(input.systems.flatMap((s) => s.results.map((r) => r.instruction)).filter(Boolean))];
   out.push(`Query instruction: ${instructions.length ? instructions.map((i) => `"${i}"`).join(", ") : "none"}; documents get no instruction.`, "");
+
+  if (input.stages?.length) out.push(...stageSection(input.stages, input.runSeconds));
 
   out.push("## Data", "", ...Object.entries(input.sources).map(([task, s]) => `- ${task}: ${describeSource(s)}`), "");
   if (input.skipped.length) out.push("## Skipped", "", ...input.skipped.map((s) => `- ${s.task}: ${s.reason}`), "");

@@ -1,6 +1,7 @@
 import { bm25Rerank, rerankDense, type Run } from "@dembed/retrieval";
 import { embedTexts, emptyStats, addStats, type EmbedStats } from "../embed.js";
 import { scoreFollowIr, type FollowIrScores } from "../scoring.js";
+import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import type { RunSettings, System } from "../systems.js";
 import { silentProgress } from "../systems.js";
 import type { FollowIrTaskData, InstructionQuery } from "../types.js";
@@ -20,6 +21,8 @@ export interface FollowIrTaskResult {
   embedding: EmbedStats;
   instruction: string;
   evaluationSeconds: number;
+  /** Where the time went (tokenize, model, pooling, embedding cache, search = reranking, BM25, scoring). */
+  stages: StageTime[];
 }
 
 /** FollowIR's query text: the query, a space, then the narrative instruction. */
@@ -38,38 +41,53 @@ export async function runFollowIrTask(
 ): Promise<FollowIrTaskResult> {
   const started = performance.now();
   const stats = emptyStats();
+  const clock = new StageClock();
+  const where = { task: task.taskId, split: task.split, system: system.name };
   const progress = settings.progress ?? silentProgress;
   const queryItems = (which: "og" | "changed") => task.queries.map((q) => ({ id: q.id, text: queryText(q, which) }));
   let runOg: Run;
   let runChanged: Run;
   if (system.kind === "bm25") {
     const bar = progress.start(`${task.taskId} BM25`, 2);
-    runOg = bm25Rerank(queryItems("og"), task.corpus, task.topRanked, system.options);
+    const bm25 = { ...where, stage: "BM25" } as const;
+    runOg = clock.timeSync(bm25, () => bm25Rerank(queryItems("og"), task.corpus, task.topRanked, system.options));
     bar.update(1);
-    runChanged = bm25Rerank(queryItems("changed"), task.corpus, task.topRanked, system.options);
+    runChanged = clock.timeSync(bm25, () => bm25Rerank(queryItems("changed"), task.corpus, task.topRanked, system.options));
     bar.update(2);
     bar.stop();
   } else {
     const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), ...(system.sharded ? { sharded: system.sharded } : {}) };
+    const meter = new EncoderMeter(system.encoder);
+    let embedding = 0;
+    const embed: typeof embedTexts = async (encoder, texts, options) => {
+      const at = performance.now();
+      encoder.plan?.(texts, { role: options.role, ...(options.instruction ? { instruction: options.instruction } : {}) });
+      const result = await embedTexts(encoder, texts, options);
+      embedding += (performance.now() - at) / 1000;
+      addStats(stats, result);
+      return result;
+    };
     const needed = new Set(Object.values(task.topRanked).flat());
     const docs = task.corpus.filter((d) => needed.has(d.id));
     const dBar = progress.start(`${task.taskId} documents`, docs.length);
-    const docVectors = await embedTexts(system.encoder, docs.map((d) => d.text), { ...common, role: "document", onProgress: (done, total) => dBar.update(done, total) });
+    const docVectors = await embed(meter.encoder, docs.map((d) => d.text), { ...common, role: "document", onProgress: (done, total) => dBar.update(done, total) });
     dBar.stop();
-    addStats(stats, docVectors);
     const byId = new Map(docs.map((d, i) => [d.id, docVectors.vectors[i] as Float32Array]));
     const runs: Run[] = [];
     for (const which of ["og", "changed"] as const) {
       const items = queryItems(which);
       const qBar = progress.start(`${task.taskId} queries (${which})`, items.length);
-      const q = await embedTexts(system.encoder, items.map((i) => i.text), { ...common, role: "query", instruction, onProgress: (done, total) => qBar.update(done, total) });
+      const q = await embed(meter.encoder, items.map((i) => i.text), { ...common, role: "query", instruction, onProgress: (done, total) => qBar.update(done, total) });
       qBar.stop();
-      addStats(stats, q);
-      runs.push(rerankDense({ ids: items.map((i) => i.id), vectors: q.vectors }, byId, task.topRanked, system.similarity ?? "cosine"));
+      runs.push(clock.timeSync({ ...where, stage: "search" }, () => rerankDense({ ids: items.map((i) => i.id), vectors: q.vectors }, byId, task.topRanked, system.similarity ?? "cosine")));
     }
+    clock.addAll(meter.stages(where));
+    clock.add({ ...where, stage: "embedding cache", seconds: Math.max(0, embedding - meter.wall) });
     [runOg, runChanged] = runs as [Run, Run];
   }
-  const scores = scoreFollowIr(runOg, runChanged, task.qrelsOg, task.qrelsChanged, settings.followirScoring ?? "paired");
+  const scores = clock.timeSync({ ...where, stage: "scoring" }, () => scoreFollowIr(runOg, runChanged, task.qrelsOg, task.qrelsChanged, settings.followirScoring ?? "paired"));
+  const spent = stageTotals(clock.entries);
+  settings.log?.(`${task.taskId}, ${system.name}: ${formatSeconds(wallSeconds(spent))} (${formatTotals(spent)})`);
   return {
     kind: "followir",
     benchmark: "followir",
@@ -83,5 +101,6 @@ export async function runFollowIrTask(
     embedding: stats,
     instruction: system.kind === "bm25" ? "" : instruction,
     evaluationSeconds: (performance.now() - started) / 1000,
+    stages: [...clock.entries],
   };
 }

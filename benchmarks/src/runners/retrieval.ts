@@ -1,6 +1,7 @@
 import { bm25Search, DenseSearcher, type Run } from "@dembed/retrieval";
-import { addStats, embedTexts, emptyStats, type EmbedStats } from "../embed.js";
+import { addStats, embedTexts, emptyStats, type EmbedOptions, type EmbedStats } from "../embed.js";
 import { scoreRun } from "../scoring.js";
+import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
 import type { RunSettings, System } from "../systems.js";
 import { silentProgress } from "../systems.js";
 import type { RetrievalSplit, RetrievalTaskData } from "../types.js";
@@ -27,8 +28,14 @@ export interface RetrievalTaskResult {
   embedding: EmbedStats;
   instruction: string;
   evaluationSeconds: number;
+  /** Where the time went, per split (tokenize, model, pooling, embedding cache, search, BM25, scoring). */
+  stages: StageTime[];
 }
 
+/**
+ * Queries, then documents chunk by chunk, embedded through the cache and searched. `clock` gets the split's time:
+ * the encoder's own split (tokenize / model / pooling), the embedding cache (the rest of embedding) and search.
+ */
 async function denseRun(
   split: RetrievalSplit,
   system: Extract<System, { kind: "dense" }>,
@@ -36,37 +43,50 @@ async function denseRun(
   settings: RunSettings,
   label: string,
   stats: EmbedStats,
+  clock: StageClock,
+  where: Omit<StageTime, "stage" | "seconds">,
 ): Promise<Run> {
   const progress = settings.progress ?? silentProgress;
-  const common = { batchSize: settings.batchSize ?? 8, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), ...(system.sharded ? { sharded: system.sharded } : {}) };
+  const meter = new EncoderMeter(system.encoder);
+  let embedding = 0;
+  const embed = async (texts: string[], options: Omit<EmbedOptions, "batchSize" | "cacheDir">) => {
+    const started = performance.now();
+    // The order embedTexts asks for them (cache hits skipped), so the encoder can tokenize ahead.
+    meter.encoder.plan?.(texts, { role: options.role, ...(options.instruction ? { instruction: options.instruction } : {}) });
+    const result = await embedTexts(meter.encoder, texts, {
+      batchSize: settings.batchSize ?? 8,
+      ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+      ...(system.sharded ? { sharded: system.sharded } : {}),
+      ...options,
+    });
+    embedding += (performance.now() - started) / 1000;
+    addStats(stats, result);
+    return result;
+  };
+  const search = { ...where, stage: "search" } as const;
   const qBar = progress.start(`${label} queries`, split.queries.length);
-  const queries = await embedTexts(system.encoder, split.queries.map((q) => q.text), {
-    ...common,
-    role: "query",
-    instruction,
-    onProgress: (done, total) => qBar.update(done, total),
-  });
+  const queries = await embed(split.queries.map((q) => q.text), { role: "query", instruction, onProgress: (done, total) => qBar.update(done, total) });
   qBar.stop();
-  addStats(stats, queries);
-  const searcher = new DenseSearcher(
-    { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
-    { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) },
+  const searcher = clock.timeSync(
+    search,
+    () =>
+      new DenseSearcher(
+        { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
+        { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) },
+      ),
   );
   // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
   const chunk = settings.docChunk ?? 1024;
   const dBar = progress.start(`${label} documents`, split.corpus.length);
   for (let start = 0; start < split.corpus.length; start += chunk) {
     const docs = split.corpus.slice(start, start + chunk);
-    const embedded = await embedTexts(system.encoder, docs.map((d) => d.text), {
-      ...common,
-      role: "document",
-      onProgress: (done) => dBar.update(start + done, split.corpus.length),
-    });
-    addStats(stats, embedded);
-    searcher.addDocuments({ ids: docs.map((d) => d.id), vectors: embedded.vectors });
+    const embedded = await embed(docs.map((d) => d.text), { role: "document", onProgress: (done) => dBar.update(start + done, split.corpus.length) });
+    clock.timeSync(search, () => searcher.addDocuments({ ids: docs.map((d) => d.id), vectors: embedded.vectors }));
   }
   dBar.stop();
-  return searcher.run();
+  clock.addAll(meter.stages(where));
+  clock.add({ ...where, stage: "embedding cache", seconds: Math.max(0, embedding - meter.wall) });
+  return clock.timeSync(search, () => searcher.run());
 }
 
 /** The ids the searcher drops from the ranking: BRIGHT's exclusions, under its own protocol only. */
@@ -100,20 +120,29 @@ export async function runRetrievalTask(
 ): Promise<RetrievalTaskResult> {
   const started = performance.now();
   const stats = emptyStats();
+  const clock = new StageClock();
   const splits: SplitResult[] = [];
   for (const split of task.splits) {
     const label = `${task.taskId}${task.splits.length > 1 ? ` ${split.split}` : ""}`;
+    const where = { task: task.taskId, split: split.split, system: system.name };
+    const before = clock.entries.length;
     let run: Run;
     if (system.kind === "bm25") {
       const bar = (settings.progress ?? silentProgress).start(`${label} BM25`, split.queries.length);
-      run = bm25Search(split.queries, split.corpus, { ...system.options, k: settings.topK ?? 1000, ...removedIds(split, settings) });
+      run = clock.timeSync({ ...where, stage: "BM25" }, () =>
+        bm25Search(split.queries, split.corpus, { ...system.options, k: settings.topK ?? 1000, ...removedIds(split, settings) }),
+      );
       bar.update(split.queries.length);
       bar.stop();
     } else {
-      run = await denseRun(split, system, instruction, settings, label, stats);
+      run = await denseRun(split, system, instruction, settings, label, stats, clock, where);
     }
-    if (split.excluded !== undefined && settings.brightProtocol === "paper") run = zeroExcluded(run, split.excluded);
-    const { scores, numQueries } = scoreRun(split.qrels, run);
+    const { scores, numQueries } = clock.timeSync({ ...where, stage: "scoring" }, () => {
+      if (split.excluded !== undefined && settings.brightProtocol === "paper") run = zeroExcluded(run, split.excluded);
+      return scoreRun(split.qrels, run);
+    });
+    const spent = stageTotals(clock.entries.slice(before));
+    settings.log?.(`${label}, ${system.name}: ${formatSeconds(wallSeconds(spent))} (${formatTotals(spent)})`);
     const mainScore = scores[mainMetric];
     if (mainScore === undefined) throw new Error(`task ${task.taskId}: main metric ${mainMetric} was not computed`);
     splits.push({
@@ -137,5 +166,6 @@ export async function runRetrievalTask(
     embedding: stats,
     instruction: system.kind === "bm25" ? "" : instruction,
     evaluationSeconds: (performance.now() - started) / 1000,
+    stages: [...clock.entries],
   };
 }

@@ -73,6 +73,11 @@ export interface EmbedOptions {
   /** L2-normalize each embedding. Default true (cosine similarity becomes a dot product). */
   readonly normalize?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * The inputs already tokenized by {@link Embedder.tokenize} with this call's instruction and maxLength, one row per
+   * input in input order (e.g. done while the model ran the previous batch); they are used as given.
+   */
+  readonly tokenized?: EncodedRows;
 }
 
 export interface EncodeResult {
@@ -83,6 +88,11 @@ export interface EncodeResult {
   readonly truncatedIndices: readonly number[];
   /** Tokens run through the model (special tokens included, padding not). */
   readonly tokens: number;
+  /**
+   * Seconds this call spent in each step (benchmarks report where their time goes); `model` includes padding, and
+   * `tokenize` is 0 when the call was given its rows.
+   */
+  readonly seconds: { readonly tokenize: number; readonly model: number; readonly pooling: number };
 }
 
 export class Embedder {
@@ -151,10 +161,15 @@ export class Embedder {
 
   async encodeDetailed(inputs: readonly string[], options: EmbedOptions = {}): Promise<EncodeResult> {
     if (!Array.isArray(inputs)) throw new TypeError("Embedder.encode: inputs must be an array of strings");
-    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [], tokens: 0 };
+    if (inputs.length === 0) return { embeddings: [], truncated: 0, truncatedIndices: [], tokens: 0, seconds: { tokenize: 0, model: 0, pooling: 0 } };
     const requested = options.batchSize ?? 8;
     if (!Number.isSafeInteger(requested) || requested < 1) throw new RangeError(`Embedder.encode: batchSize must be a positive integer, got ${requested}`);
-    const encoded = this.tokenize(inputs, options.instruction, options.maxLength);
+    const tokenizeStart = performance.now();
+    const encoded = options.tokenized ?? this.tokenize(inputs, options.instruction, options.maxLength);
+    if (encoded.rows.length !== inputs.length) {
+      throw new RangeError(`Embedder.encode: ${encoded.rows.length} tokenized rows given for ${inputs.length} inputs`);
+    }
+    const seconds = { tokenize: (performance.now() - tokenizeStart) / 1000, model: 0, pooling: 0 };
     const longest = encoded.rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
     // The weights are resident by now: what the OS reports is what activations can have; a given budget shares with them.
     const available = this.options.memoryBytes !== undefined ? Math.max(0, this.options.memoryBytes - this.fixedBytes) : availableMemory();
@@ -167,14 +182,19 @@ export class Embedder {
     const embeddings: Float32Array[] = new Array(inputs.length);
     for (let start = 0; start < order.length; start += batchSize) {
       const indices = order.slice(start, start + batchSize);
+      const modelStart = performance.now();
       const batch = padBatch(indices.map((i) => encoded.rows[i]!), encoded.profile);
-      const pooled = this.pool(await this.forward(batch), batch, options.normalize ?? true);
+      const hidden = await this.forward(batch);
+      const poolStart = performance.now();
+      const pooled = this.pool(hidden, batch, options.normalize ?? true);
+      seconds.model += (poolStart - modelStart) / 1000;
+      seconds.pooling += (performance.now() - poolStart) / 1000;
       indices.forEach((i, k) => (embeddings[i] = pooled[k]!));
       options.onProgress?.(Math.min(start + batchSize, order.length), order.length);
     }
     const truncatedIndices = encoded.rows.flatMap((r, i) => (r.truncated ? [i] : []));
     const tokens = encoded.rows.reduce((sum, r) => sum + r.ids.length, 0);
-    return { embeddings, truncated: encoded.truncated, truncatedIndices, tokens };
+    return { embeddings, truncated: encoded.truncated, truncatedIndices, tokens, seconds };
   }
 
   /** Step 1: tokens, embed-mask starts and truncation flags, unpadded (the trainer's chunker calls the same code). */

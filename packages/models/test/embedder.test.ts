@@ -61,13 +61,20 @@ describe("Embedder", () => {
   it("counts truncated inputs", async () => {
     const short = await Embedder.load(dir, { maxLength: 8, threads: 1, pooling: "last_token", tokenizer: embedder.tokenizer });
     try {
+      const started = performance.now();
       const result = await short.encodeDetailed(TEXTS, { batchSize: 2 });
+      const wall = (performance.now() - started) / 1000;
       // Budget: 8 tokens minus the appended EOS.
       const expected = TEXTS.flatMap((t, i) => (short.tokenizer.encode(t).length > 7 ? [i] : []));
       expect(expected.length).toBeGreaterThan(0);
       expect(expected.length).toBeLessThan(TEXTS.length);
       expect(result.truncatedIndices).toEqual(expected);
       expect(result.truncated).toBe(expected.length);
+      // Where the call's time went: each step took some time, and together no more than the whole call.
+      expect(result.seconds.tokenize).toBeGreaterThan(0);
+      expect(result.seconds.model).toBeGreaterThan(0);
+      expect(result.seconds.pooling).toBeGreaterThan(0);
+      expect(result.seconds.tokenize + result.seconds.model + result.seconds.pooling).toBeLessThanOrEqual(wall);
       // last_token pooling appends the EOS after truncation, so it is always there to pool.
       const { rows, profile } = short.tokenize(TEXTS);
       expect(rows.every((r) => r.ids.at(-1) === profile.eosId && r.ids.length <= 8)).toBe(true);
@@ -82,5 +89,14 @@ describe("Embedder", () => {
     const seen: [number, number][] = [];
     await embedder.encode(TEXTS, { batchSize: 2, onProgress: (done, total) => seen.push([done, total]) });
     expect(seen).toEqual([[2, 5], [4, 5], [5, 5]]);
+  });
+
+  it("takes rows tokenized ahead and gives the vectors it gives when it tokenizes itself", async () => {
+    const options = { instruction: INSTRUCTION, batchSize: 2 };
+    const itself = await embedder.encodeDetailed(TEXTS, options);
+    const given = await embedder.encodeDetailed(TEXTS, { ...options, tokenized: embedder.tokenize(TEXTS, INSTRUCTION) });
+    expect(given.embeddings).toEqual(itself.embeddings);
+    const rows = embedder.tokenize(TEXTS.slice(1), INSTRUCTION);
+    await expect(embedder.encodeDetailed(TEXTS, { ...options, tokenized: rows })).rejects.toThrow(/4 tokenized rows given for 5 inputs/);
   });
 });
