@@ -1,5 +1,5 @@
 import type { ShardRunner } from "./embed.js";
-import type { Bm25Options, Similarity } from "@dembed/retrieval";
+import type { Bm25Options, DenseSearchOptions, Similarity } from "@dembed/retrieval";
 import type { TextEncoder } from "./encoder.js";
 
 /** A retrieval system under test: the BM25 baseline, or dense retrieval with an encoder. */
@@ -35,6 +35,8 @@ export interface RunSettings {
   batchSize?: number;
   /** Embedding cache folder; none when absent. */
   cacheDir?: string;
+  /** A kernel for exact dense search's products (the CLI passes ORT's, createDotScorer); the scalar loop when absent. */
+  scorer?: DenseSearchOptions["scorer"];
   /** Documents kept per query (default 1000, enough for MAP@1000). */
   topK?: number;
   /** Documents embedded and scored per step, bounding memory (default 1024). */

@@ -72,7 +72,7 @@ async function denseRun(
     () =>
       new DenseSearcher(
         { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
-        { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) },
+        { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings), ...(settings.scorer ? { scorer: settings.scorer } : {}) },
       ),
   );
   // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
@@ -81,11 +81,12 @@ async function denseRun(
   for (let start = 0; start < split.corpus.length; start += chunk) {
     const docs = split.corpus.slice(start, start + chunk);
     const embedded = await embed(docs.map((d) => d.text), { role: "document", onProgress: (done) => dBar.update(start + done, split.corpus.length) });
-    clock.timeSync(search, () => searcher.addDocuments({ ids: docs.map((d) => d.id), vectors: embedded.vectors }));
+    await clock.time(search, () => searcher.addDocumentsAsync({ ids: docs.map((d) => d.id), vectors: embedded.vectors }));
   }
   dBar.stop();
   clock.addAll(meter.stages(where));
   clock.add({ ...where, stage: "embedding cache", seconds: Math.max(0, embedding - meter.wall) });
+  await searcher.release();
   return clock.timeSync(search, () => searcher.run());
 }
 

@@ -352,6 +352,8 @@ async function runWork(
           batchSize,
           ...(options.cache === false ? {} : { cacheDir: resolve(options.cache ?? DEFAULTS.cache) }),
           ...(options.topK ? { topK: options.topK } : {}),
+          // Exact search's products on ORT's SGEMM; loaded on first use, so a BM25-only run never starts ORT.
+          scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
           ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
           progress: progress.reporter,
