@@ -74,8 +74,12 @@ export class QueueCoordinator implements ShardRunner {
 
   async run(request: ShardRequest): Promise<void> {
     const folder = cacheKeyFolder(request.cacheDir, request.key);
-    const plan = planShards(basename(folder), request.entries, { batchSize: request.batchSize, ...(this.options.shardTexts ? { maxTexts: this.options.shardTexts } : {}) });
-    const isDone = (s: ShardPlan) => request.entries.slice(s.start, s.end).every((e) => request.isCached(e.id));
+    // Longest first (by characters, a proxy for tokens; ties in call order): texts of similar length share shards and
+    // batches, so little is padding, as in a single process's sorted batches. Deterministic, so a restarted
+    // coordinator cuts the same shards.
+    const entries = request.entries.map((e, i) => ({ ...e, i })).sort((a, b) => b.text.length - a.text.length || a.i - b.i);
+    const plan = planShards(basename(folder), entries, { batchSize: request.batchSize, ...(this.options.shardTexts ? { maxTexts: this.options.shardTexts } : {}) });
+    const isDone = (s: ShardPlan) => entries.slice(s.start, s.end).every((e) => request.isCached(e.id));
     const pending = new Map(plan.filter((s) => !isDone(s)).map((s) => [s.name, s]));
     if (pending.size === 0) return;
     const total = request.entries.length;
@@ -86,8 +90,8 @@ export class QueueCoordinator implements ShardRunner {
       key: request.key,
       encoder: this.options.encoderSpec,
       batchSize: request.batchSize,
-      ids: request.entries.slice(s.start, s.end).map((e) => e.id),
-      texts: request.entries.slice(s.start, s.end).map((e) => e.text),
+      ids: entries.slice(s.start, s.end).map((e) => e.id),
+      texts: entries.slice(s.start, s.end).map((e) => e.text),
     });
     const failed = new Map<string, string>();
     const started = Date.now();
@@ -131,7 +135,7 @@ export class QueueCoordinator implements ShardRunner {
     if (failed.size > 0) {
       const lines = [...failed].map(([name, why]) => {
         const s = pending.get(name)!;
-        return `  shard ${name} (texts ${s.start + 1}–${s.end} of ${total}): ${why}`;
+        return `  shard ${name} (${s.end - s.start} of the ${total} texts): ${why}`;
       });
       throw new ShardsFailedError(`queue: ${failed.size} shard(s) failed after ${this.attempts} tries (the other ${doneShards} are in the cache):\n${lines.join("\n")}`);
     }

@@ -49,9 +49,8 @@ export interface ShardSizing {
 }
 
 /**
- * Cuts entries (in order) into shards of whole batches: a worker then runs exactly the batches a single process would,
- * so the vectors are the same bytes. Boundaries depend only on the entries, so a restarted coordinator finds the same
- * shards (and their files) again.
+ * Cuts entries (in the order given) into shards of whole batches. Boundaries depend only on the entries, so a
+ * restarted coordinator finds the same shards (and their files) again.
  */
 export function planShards(keyFolder: string, entries: ReadonlyArray<{ id: string; text: string }>, sizing: ShardSizing): ShardPlan[] {
   const { batchSize } = sizing;
