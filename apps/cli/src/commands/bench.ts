@@ -26,8 +26,9 @@ import type { WeightChoice } from "@dembed/models";
 /**
  * The default `pnpm bench:longembed` job: the built-in tiny model (untrained) and BM25 on generated passkey and
  * needle data. The sizes are explicit so they can be tuned to keep the default run under 10 minutes on 2 cores:
- * lengths 256…16384 take about 3 minutes there (16384 alone ≈ 2 min); 32768, the last length of LongEmbed's recipe,
- * would add ≈ 7 minutes, so it is one flag away (`--lengths 256,512,1024,2048,4096,8192,16384,32768`).
+ * lengths 256…16384 took 4 min 3 s there on a quiet machine (16384 alone ≈ 2 min 50 s, nearly all attention; see
+ * benchmarks/README.md, Stage times); 32768, the last length of LongEmbed's recipe, would add about 4 × that length's
+ * time, so it is one flag away (`--lengths 256,512,1024,2048,4096,8192,16384,32768`).
  */
 export const DEFAULTS = {
   models: ["tiny", "bm25"],
