@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DecoderSession, createTinyModel, dembedCacheDir, loadModel, prepareWeights, type WeightFormat } from "@dembed/models";
+import { withHugePages } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
 
 const DREAM_7B = {
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
   for (const format of values.formats!.split(",") as WeightFormat[]) {
     const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!];
     try {
-      const line = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).trim().split("\n").at(-1)!;
+      const line = execFileSync(process.execPath, args, { encoding: "utf8", env: withHugePages(process.env), stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).trim().split("\n").at(-1)!;
       results.push(JSON.parse(line) as FormatResult);
     } catch (e) {
       console.log(`${format}: failed: ${(e as Error).message.split("\n")[0]}`);

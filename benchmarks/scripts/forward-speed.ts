@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DecoderSession, createTinyModel, loadModel, type AttentionMode, type KernelChoice } from "@dembed/models";
+import { withHugePages } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
 
 const SHAPE = {
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     const args = ["--import", "tsx", script, "--run-case", spec, "--dir", values.dir!, "--attention", values.attention!, "--kernel", values.kernel!, "--threads", String(threads)];
     let line: string;
     try {
-      line = execFileSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 }).trim().split("\n").at(-1)!;
+      line = execFileSync(process.execPath, args, { encoding: "utf8", env: withHugePages(process.env), stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 }).trim().split("\n").at(-1)!;
     } catch (e) {
       console.log(`${spec.padEnd(12)}  failed: ${(e as Error).message.split("\n")[0]}`);
       continue;

@@ -12,6 +12,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTinyModel } from "@dembed/models";
+import { withHugePages } from "@dembed/onnx";
 import { createModelRun, parseTrainConfig, train, type ContrastiveExample, type TrainText } from "@dembed/train";
 
 const { values } = parseArgs({
@@ -35,7 +36,7 @@ if (!values.child) {
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
     const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
-    const r = spawnSync(process.execPath, [...process.execArgv, ...args], { stdio: "inherit" });
+    const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 } else {

@@ -3,6 +3,7 @@
 // sources through tsx instead: seconds slower to start, but always current.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { hugePagesEnv, relaunch } from "./huge-pages.mjs";
 
 const dist = new URL("../dist/", import.meta.url);
 const main = new URL("main.js", dist);
@@ -13,6 +14,8 @@ if (!existsSync(main)) {
   );
   process.exit(1);
 }
+const relaunchEnv = hugePagesEnv(process.argv.slice(2), process.env);
+if (relaunchEnv) await relaunch(relaunchEnv); // the child warns about a stale build, once
 warnIfStale();
 await import(main.href);
 

@@ -13,3 +13,4 @@ export { createWorkerSession } from "./worker-session.js";
 export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";
 export { createDotScorer, type DotScorer } from "./dot-scorer.js";
+export { HUGE_PAGES_TUNABLE, transparentHugePages, withHugePages } from "./huge-pages.js";
