@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { lockOutput, removeDeadTemps } from "@dembed/files";
 import { formatRun } from "@dembed/metrics";
-import type { Run } from "@dembed/retrieval";
+import { describeHnsw, type Run } from "@dembed/retrieval";
 import { loadTask, TaskDataMissing, type LoadOptions } from "./load.js";
 import { writeFileAtomic } from "./output/files.js";
 import { MTEB_VERSION, mtebFollowIrResult, mtebModelMeta, mtebResultFolder, mtebRetrievalResult } from "./output/mteb.js";
@@ -153,6 +153,7 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       ...(options.command ? { command: options.command } : {}),
       ...(options.settings?.brightProtocol ? { protocol: options.settings.brightProtocol } : {}),
       ...(options.settings?.followirScoring ? { followirScoring: options.settings.followirScoring } : {}),
+      ...(options.settings?.index === "hnsw" && options.benchmark !== "followir" ? { approximateSearch: describeHnsw(options.settings.hnsw ?? {}) } : {}),
       ...(options.notes?.length ? { notes: options.notes } : {}),
       resultDirs: Object.fromEntries(runs.map((r) => [r.system.name, relative(dir, folders.get(r)!)])),
     }),

@@ -1,5 +1,5 @@
 import type { ShardRunner } from "./embed.js";
-import type { Bm25Options, DenseSearchOptions, Similarity } from "@dembed/retrieval";
+import type { Bm25Options, DenseSearchOptions, HnswOptions, Similarity } from "@dembed/retrieval";
 import type { TextEncoder } from "./encoder.js";
 
 /** A retrieval system under test: the BM25 baseline, or dense retrieval with an encoder. */
@@ -37,6 +37,9 @@ export interface RunSettings {
   cacheDir?: string;
   /** A kernel for exact dense search's products (the CLI passes ORT's, createDotScorer); the scalar loop when absent. */
   scorer?: DenseSearchOptions["scorer"];
+  /** How dense search finds each query's top k: "exact" (default) or an HNSW index (approximate; `hnsw` tunes it). */
+  index?: "exact" | "hnsw";
+  hnsw?: HnswOptions;
   /** Documents kept per query (default 1000, enough for MAP@1000). */
   topK?: number;
   /** Documents embedded and scored per step, bounding memory (default 1024). */

@@ -132,6 +132,10 @@ describe("the built CLI and the tsx CLI", () => {
     expect(metrics.stdout).toMatch(/ndcg_cut_10\s+all\s+0\.\d+/);
     const bench = ["bench", "longembed", "--model", `${model},bm25`, "--tasks", "passkey", "--lengths", "256", "--no-cache", "--out", "{out}"];
     expect((await bothAgree(bench)).code).toBe(0);
+    // usearch is a native npm package the bundle leaves external; its report says the search was approximate.
+    const hnsw = await bothAgree(["bench", "longembed", "--model", model, "--tasks", "passkey", "--lengths", "256", "--no-cache", "--index", "hnsw", "--out", "{out}"]);
+    expect(hnsw.code).toBe(0);
+    expect(readFileSync(hnsw.stdout.trim().split("\n")[0]!, "utf8")).toMatch(/Dense search: approximate, hnsw \(usearch, M 32/);
     expect((await bothAgree(["eval", "longembed:needle", "--model", "bm25", "--lengths", "256", "--no-cache", "--out", "{out}"])).code).toBe(0);
   }, 240_000);
 });

@@ -29,6 +29,8 @@ export interface ReportInput {
   followirScoring?: "paired" | "mteb-1.14";
   /** BRIGHT: how excluded ids were treated in this run. */
   protocol?: BrightProtocol;
+  /** How dense systems found their top k, when not by scoring every document (describeHnsw's text). */
+  approximateSearch?: string;
   /** Per system name: its MTEB results folder relative to the report (`<model>/<revision>`). */
   resultDirs?: Record<string, string>;
   /** Where the run's time went, up to this report (see stages.ts). */
@@ -163,6 +165,9 @@ export function markdownReport(input: ReportInput): string {
   };
   rows.push(["**Average**", "", ...published.map((p) => mark(p, num(p.average))), ...input.systems.map((s) => pct(meanOf(s)))]);
   out.push("## Scores (×100)", "", table(header, rows), "");
+  if (input.approximateSearch !== undefined && input.systems.some((s) => s.system.kind === "dense")) {
+    out.push(`Dense search: approximate, ${input.approximateSearch}; published numbers used exact search, so a small shortfall can be the index's.`, "");
+  }
   if (protocol !== undefined) {
     const others = published.filter(foreign);
     out.push(

@@ -1,4 +1,4 @@
-import { bm25Search, DenseSearcher, type Run } from "@dembed/retrieval";
+import { bm25Search, DenseSearcher, HnswSearcher, type Run } from "@dembed/retrieval";
 import { addStats, embedTexts, emptyStats, type EmbedOptions, type EmbedStats } from "../embed.js";
 import { scoreRun } from "../scoring.js";
 import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
@@ -67,14 +67,13 @@ async function denseRun(
   const qBar = progress.start(`${label} queries`, split.queries.length);
   const queries = await embed(split.queries.map((q) => q.text), { role: "query", instruction, onProgress: (done, total) => qBar.update(done, total) });
   qBar.stop();
-  const searcher = clock.timeSync(
-    search,
-    () =>
-      new DenseSearcher(
-        { ids: split.queries.map((q) => q.id), vectors: queries.vectors },
-        { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings), ...(settings.scorer ? { scorer: settings.scorer } : {}) },
-      ),
-  );
+  const searcher = clock.timeSync(search, () => {
+    const labeled = { ids: split.queries.map((q) => q.id), vectors: queries.vectors };
+    const common = { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) };
+    return settings.index === "hnsw"
+      ? new HnswSearcher(labeled, { ...common, ...settings.hnsw })
+      : new DenseSearcher(labeled, { ...common, ...(settings.scorer ? { scorer: settings.scorer } : {}) });
+  });
   // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
   const chunk = settings.docChunk ?? 1024;
   const dBar = progress.start(`${label} documents`, split.corpus.length);
@@ -86,8 +85,10 @@ async function denseRun(
   dBar.stop();
   clock.addAll(meter.stages(where));
   clock.add({ ...where, stage: "embedding cache", seconds: Math.max(0, embedding - meter.wall) });
+  // An HNSW searcher searches only now, in run(), and release() frees its index: run first.
+  const run = clock.timeSync(search, () => searcher.run());
   await searcher.release();
-  return clock.timeSync(search, () => searcher.run());
+  return run;
 }
 
 /** The ids the searcher drops from the ranking: BRIGHT's exclusions, under its own protocol only. */

@@ -46,6 +46,8 @@ export interface SessionOptions {
   memoryPattern?: boolean;
   /** Extra ORT session config entries ("session.x": "1"). */
   config?: Readonly<Record<string, string>>;
+  /** Where ORT writes the graph it optimized (with its session.optimized_model_* config entries for the weights). */
+  optimizedModelFilePath?: string;
   logger?: Logger;
 }
 
@@ -181,6 +183,7 @@ function ortOptions(options: SessionOptions, folder: string | undefined, device:
     ...(options.memoryArena !== undefined ? { enableCpuMemArena: options.memoryArena } : {}),
     ...(options.memoryPattern !== undefined ? { enableMemPattern: options.memoryPattern } : {}),
     ...(options.freeDimensions ? { freeDimensionOverrides: { ...options.freeDimensions } } : {}),
+    ...(options.optimizedModelFilePath !== undefined ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
     extra: nestConfig(config),
   };
 }

@@ -65,7 +65,7 @@ export class DenseSearcher {
     this.dim = (vectors[0] as Float32Array).length;
     if (this.dim === 0) throw new Error("dense search: query vectors are empty");
     this.queryMatrix = new Float32Array(ids.length * this.dim);
-    vectors.forEach((v, i) => this.pack(v, this.queryMatrix, i, `query ${ids[i]}`));
+    vectors.forEach((v, i) => packRow(this.similarity, this.dim, v, this.queryMatrix, i, `query ${ids[i]}`));
     this.heaps = ids.map(() => new TopK(options.k));
     this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.block = new Float32Array(Math.min(this.blockSize, 1 << 20) * this.dim);
@@ -81,7 +81,7 @@ export class DenseSearcher {
     }
     for (let start = 0; start < ids.length; start += this.blockSize) {
       const end = Math.min(ids.length, start + this.blockSize);
-      for (let j = start; j < end; j++) this.pack(vectors[j] as Float32Array, this.block, j - start, `document ${ids[j]}`);
+      for (let j = start; j < end; j++) packRow(this.similarity, this.dim, vectors[j] as Float32Array, this.block, j - start, `document ${ids[j]}`);
       this.scoreBlock(ids, start, end);
     }
     this.docsSeen += ids.length;
@@ -105,7 +105,7 @@ export class DenseSearcher {
       }
       const scores = await scorer.score(this.block, end - start);
       for (let j = 0; j < end - start; j++) {
-        if (!Number.isFinite(scores[j * nq] as number)) this.pack(vectors[start + j] as Float32Array, this.block, j, `document ${ids[start + j]}`);
+        if (!Number.isFinite(scores[j * nq] as number)) packRow(this.similarity, this.dim, vectors[start + j] as Float32Array, this.block, j, `document ${ids[start + j]}`);
       }
       // [rows, queries]: query i's score of document j is at j·nq + i.
       this.select(ids, start, end, scores, nq, 1);
@@ -190,21 +190,6 @@ export class DenseSearcher {
       }
     }
   }
-
-  /** Copies a vector into row `row` of `target`, normalizing for cosine; rejects wrong sizes and non-finite values. */
-  private pack(v: Float32Array, target: Float32Array, row: number, what: string): void {
-    if (v.length !== this.dim) throw new Error(`dense search: ${what} has ${v.length} dims, expected ${this.dim}`);
-    let norm = 0;
-    for (let d = 0; d < v.length; d++) {
-      const x = v[d] as number;
-      if (!Number.isFinite(x)) throw new Error(`dense search: ${what} has a non-finite value at index ${d}`);
-      norm += x * x;
-    }
-    // A zero vector has no direction: under cosine it scores 0 against everything rather than NaN.
-    const scale = this.similarity === "cosine" ? (norm > 0 ? 1 / Math.sqrt(norm) : 0) : 1;
-    const off = row * this.dim;
-    for (let d = 0; d < v.length; d++) target[off + d] = (v[d] as number) * scale;
-  }
 }
 
 /** Exact top-k over an in-memory corpus, scored in blocks of `blockSize` documents. */
@@ -244,4 +229,19 @@ export function rerankDense(
     out[qid] = denseSearch(one, { ids, vectors }, { k: ids.length, similarity })[qid] ?? {};
   });
   return out;
+}
+
+/** Copies a vector into row `row` of `target`, normalizing for cosine; rejects wrong sizes and non-finite values. */
+export function packRow(similarity: Similarity, dim: number, v: Float32Array, target: Float32Array, row: number, what: string): void {
+  if (v.length !== dim) throw new Error(`dense search: ${what} has ${v.length} dims, expected ${dim}`);
+  let norm = 0;
+  for (let d = 0; d < v.length; d++) {
+    const x = v[d] as number;
+    if (!Number.isFinite(x)) throw new Error(`dense search: ${what} has a non-finite value at index ${d}`);
+    norm += x * x;
+  }
+  // A zero vector has no direction: under cosine it scores 0 against everything rather than NaN.
+  const scale = similarity === "cosine" ? (norm > 0 ? 1 / Math.sqrt(norm) : 0) : 1;
+  const off = row * dim;
+  for (let d = 0; d < v.length; d++) target[off + d] = (v[d] as number) * scale;
 }

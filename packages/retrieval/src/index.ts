@@ -8,3 +8,5 @@ export type { Bm25Options, TextItem } from "./bm25.js";
 export { tokenize, ENGLISH_STOPWORDS } from "./tokenize.js";
 export type { TokenizerOptions } from "./tokenize.js";
 export { porterStem } from "./porter.js";
+export { HnswSearcher, describeHnsw } from "./hnsw.js";
+export type { HnswOptions, HnswSearchOptions } from "./hnsw.js";

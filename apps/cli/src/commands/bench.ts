@@ -75,6 +75,8 @@ const Config = z
     synthetic: z.enum(["auto", "always", "never"]),
     instruction: z.string(),
     topK: z.number().int().positive(),
+    index: z.enum(["exact", "hnsw"]),
+    hnswEf: z.number().int().min(2),
     protocol: z.enum(["bright", "mteb-1.14", "paper"]),
     longDocuments: z.boolean(),
     followirScoring: z.enum(["paired", "mteb-1.14"]),
@@ -355,6 +357,8 @@ async function runWork(
           ...(options.topK ? { topK: options.topK } : {}),
           // Exact search's products on ORT's SGEMM; loaded on first use, so a BM25-only run never starts ORT.
           scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
+          ...(options.index ? { index: options.index } : {}),
+          ...(options.hnswEf ? { hnsw: { expansionSearch: options.hnswEf } } : {}),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
           ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
           progress: progress.reporter,
@@ -403,6 +407,8 @@ export function addEvalOptions(cmd: Command): Command {
     .addOption(new Option("--synthetic <when>", "passkey/needle: generate when real data is missing (auto), always, or never").choices(["auto", "always", "never"]))
     .option("--instruction <text>", "replace the benchmark's query instruction")
     .option("--top-k <n>", "documents kept per query (default 1000)", positiveInt)
+    .addOption(new Option("--index <kind>", "dense search: score every document (exact, default) or search an HNSW graph (hnsw: approximate, for corpora of millions)").choices(["exact", "hnsw"]))
+    .option("--hnsw-ef <n>", "HNSW candidates per search (default max(512, 2 × top-k)); more is slower and closer to exact", positiveInt)
     .addOption(
       new Option("--protocol <name>", "BRIGHT excluded ids: removed (bright, default), kept ranked (mteb-1.14), or scored 0 as the paper did (paper)").choices([
         "bright",
