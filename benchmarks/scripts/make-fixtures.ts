@@ -6,6 +6,7 @@
  * and, with the same content, the layouts MTEB 2.x reads (one folder per config, `<split>-00000-of-00001.parquet`):
  *   mteb/LEMBPasskeyRetrieval/{corpus,queries,qrels}/test_<L>-*.parquet, mteb/LEMBNarrativeQARetrieval/…/test-*.parquet
  *   jhu-clsp/robust04-instructions-mteb/{corpus,queries,instruction,data,qrel_diff,top_ranked}/<config>-*.parquet
+ *   mteb/Robust04InstructionRetrieval/{corpus,queries,qrels,top_ranked}/test-*.parquet, qrel_diff/qrel_diff-*.parquet
  * The texts are written for dembed; passkey and needle come from the generator at tiny sizes.
  * Run: npx tsx benchmarks/scripts/make-fixtures.ts
  */
@@ -178,4 +179,15 @@ table(`${mtebBase}/instruction/instruction-00000-of-00001.parquet`, [["query-id"
 table(`${mtebBase}/data/default-00000-of-00001.parquet`, [["query-id", "string", both.map((r) => r[0])], ["corpus-id", "string", both.map((r) => r[1])], ["score", "double", both.map((r) => r[2])]]);
 table(`${mtebBase}/qrel_diff/qrel_diff-00000-of-00001.parquet`, [["query-id", "string", diff.map(([q]) => q)], ["corpus-ids", "strings", diff.map(([, docs]) => docs)]]);
 table(`${mtebBase}/top_ranked/top_ranked-00000-of-00001.parquet`, [["query-id", "string", variants.map((v) => v.id)], ["corpus-ids", "strings", variants.map(() => FOLLOWIR_DOCS.map((d) => d[0]))]]);
+
+// The mteb/Robust04InstructionRetrieval re-upload (MTEB 2.10.7+): one folder per config with a "test" split, `id`
+// instead of `_id`, the instruction as a column of queries, both judgement sets in qrels/. File names as a public
+// loader of this repo at the pinned revision 0495a5cb reads them (corpus/, queries/, qrels/ test-00000-of-00001.parquet,
+// qrel_diff/qrel_diff-00000-of-00001.parquet); top_ranked/ named like the other configs.
+const reupload = "mteb/Robust04InstructionRetrieval";
+table(`${reupload}/corpus/test-00000-of-00001.parquet`, [["id", "string", FOLLOWIR_DOCS.map((d) => d[0])], ["title", "string", FOLLOWIR_DOCS.map((d) => d[1])], ["text", "string", FOLLOWIR_DOCS.map((d) => d[2])]]);
+table(`${reupload}/queries/test-00000-of-00001.parquet`, [["id", "string", variants.map((v) => v.id)], ["text", "string", variants.map((v) => v.text)], ["instruction", "string", variants.map((v) => v.instruction)]]);
+table(`${reupload}/qrels/test-00000-of-00001.parquet`, [["query-id", "string", both.map((r) => r[0])], ["corpus-id", "string", both.map((r) => r[1])], ["score", "int64", both.map((r) => r[2])]]);
+table(`${reupload}/qrel_diff/qrel_diff-00000-of-00001.parquet`, [["query-id", "string", diff.map(([q]) => q)], ["corpus-ids", "strings", diff.map(([, docs]) => docs)]]);
+table(`${reupload}/top_ranked/test-00000-of-00001.parquet`, [["query-id", "string", variants.map((v) => v.id)], ["corpus-ids", "strings", variants.map(() => FOLLOWIR_DOCS.map((d) => d[0]))]]);
 console.log(`fixtures written under ${root}`);

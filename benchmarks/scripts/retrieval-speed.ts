@@ -1,46 +1,137 @@
 /**
- * Speed of @dembed/retrieval on this machine: exact dense top-k (blocked, one heap per query) and BM25 indexing and
- * search. Prints one line per case; nothing is asserted.
- * Run: npx tsx benchmarks/scripts/retrieval-speed.ts
+ * Speed of @dembed/retrieval on this machine. Prints figures; nothing is asserted.
+ * 1. Corpus scale: 100 queries against 10k, 100k and 1M generated clustered documents of 1024 dims, each search in
+ *    its own process so each peak RSS is its own: exact search on the scalar loop (up to 100k docs) and on ORT's
+ *    SGEMM, in-thread and in a worker thread with blocks pipelined (the CLI's kernel); documents stream through in
+ *    blocks of 4,096, never held whole. Then HNSW (usearch) at its defaults, with recall@100 against the exact
+ *    ranking of the same run. GFLOP/s is 2·queries·docs·dim over the time in the searcher (generation excluded).
+ * 2. BM25 indexing and search on generated needle text.
+ * Run: npx tsx benchmarks/scripts/retrieval-speed.ts [--docs 10000,100000,1000000] [--dim 1024] [--queries 100]
  */
-import { Bm25Index, denseSearch } from "@dembed/retrieval";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createDotScorer } from "@dembed/onnx";
+import { Bm25Index, DenseSearcher, HnswSearcher, describeHnsw } from "@dembed/retrieval";
 import { generateNeedle } from "../src/generate/synthetic.js";
+import { matmulCeiling } from "./matmul-ceiling.js";
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+const { values } = parseArgs({
+  options: {
+    docs: { type: "string", default: "10000,100000,1000000" },
+    dim: { type: "string", default: "1024" },
+    queries: { type: "string", default: "100" },
+    case: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const dim = Number(values.dim);
+const queryCount = Number(values.queries);
+const K = 100;
+const CHUNK = 16_384;
+const CLUSTERS = 2000;
+type Method = "scalar" | "ort" | "ort-worker" | "hnsw";
+
+/** Deterministic clustered vectors: row i is centre (i mod CLUSTERS) plus uniform noise, the same rows whatever the chunking. */
+const centres = Float32Array.from({ length: CLUSTERS * dim }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
+function rows(start: number, count: number, salt: number): Float32Array[] {
+  return Array.from({ length: count }, (_, r) => {
+    const i = start + r;
+    let s = (Math.imul(i + 1, 2654435761) ^ salt) >>> 0;
+    const v = new Float32Array(dim);
+    for (let j = 0; j < dim; j++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      v[j] = centres[(i % CLUSTERS) * dim + j]! + 0.35 * (s / 2 ** 32 - 0.5);
+    }
+    return v;
+  });
 }
 
-function randomVectors(n: number, dim: number, seed: number, prefix: string) {
-  const rand = lcg(seed);
-  return { ids: Array.from({ length: n }, (_, i) => `${prefix}${i}`), vectors: Array.from({ length: n }, () => Float32Array.from({ length: dim }, rand)) };
-}
-
-const cases: Array<[queries: number, docs: number, dim: number]> = [
-  [50, 10_000, 64],
-  [50, 10_000, 896],
-  [50, 100_000, 256],
-  [1000, 20_000, 3584],
-];
-for (const [nq, nd, dim] of cases) {
-  const queries = randomVectors(nq, dim, 1, "q");
-  const docs = randomVectors(nd, dim, 2, "d");
+async function runCase(docCount: number, method: Method, out: string): Promise<void> {
+  const queries = { ids: Array.from({ length: queryCount }, (_, i) => `q${i}`), vectors: rows(0, queryCount, 0x9e3779b9) };
+  const rssBefore = process.memoryUsage().rss;
+  const searcher =
+    method === "hnsw"
+      ? new HnswSearcher(queries, { k: K })
+      : new DenseSearcher(queries, {
+          k: K,
+          blockSize: 4096,
+          ...(method === "scalar" ? {} : { scorer: (q: Float32Array, n: number, d: number, o: { normalizeRows: boolean }) => createDotScorer(q, n, d, { ...o, worker: method === "ort-worker" }) }),
+        });
+  let addSeconds = 0;
+  for (let start = 0; start < docCount; start += CHUNK) {
+    const count = Math.min(CHUNK, docCount - start);
+    const docs = { ids: Array.from({ length: count }, (_, r) => `d${start + r}`), vectors: rows(start, count, 0x85ebca6b) };
+    const t = performance.now();
+    await searcher.addDocumentsAsync(docs);
+    addSeconds += (performance.now() - t) / 1000;
+  }
   const t = performance.now();
-  denseSearch(queries, docs, { k: 1000, blockSize: 1024 });
-  const s = (performance.now() - t) / 1000;
-  const gflops = (2 * nq * nd * dim) / s / 1e9;
-  console.log(`dense top-1000 cosine: ${nq} queries × ${nd} docs × ${dim} dims: ${s.toFixed(2)} s (${gflops.toFixed(2)} GFLOP/s)`);
+  const run = searcher.run();
+  const runSeconds = (performance.now() - t) / 1000;
+  await searcher.release();
+  writeFileSync(out, JSON.stringify({ run: Object.fromEntries(Object.entries(run).map(([q, d]) => [q, Object.keys(d)])), addSeconds, runSeconds, peakBeyondQueries: process.resourceUsage().maxRSS * 1024 - rssBefore }));
 }
 
-const data = generateNeedle({ contextLengths: [256, 1024], docsPerLength: 100, queriesPerLength: 50 });
-const corpus = data.splits.flatMap((s) => s.corpus.map((d) => ({ id: d.id, text: d.text })));
-const words = corpus.reduce((n, d) => n + d.text.split(/\s+/).length, 0);
-let t = performance.now();
-const index = new Bm25Index().addAll(Array.from({ length: 20 }, (_, r) => corpus.map((d) => ({ id: `${r}-${d.id}`, text: d.text }))).flat());
-const indexSeconds = (performance.now() - t) / 1000;
-console.log(`BM25 index: ${index.size} docs, ${(words * 20 / 1e6).toFixed(1)}M words in ${indexSeconds.toFixed(2)} s (${((words * 20) / indexSeconds / 1e6).toFixed(2)}M words/s)`);
-const queries = data.splits.flatMap((s) => s.queries);
-t = performance.now();
-for (const q of queries) index.search(q.text, 1000);
-const searchSeconds = (performance.now() - t) / 1000;
-console.log(`BM25 search: ${queries.length} queries over ${index.size} docs in ${searchSeconds.toFixed(2)} s (${((searchSeconds / queries.length) * 1000).toFixed(1)} ms/query)`);
+function recall(approx: Record<string, string[]>, exact: Record<string, string[]>): number {
+  let hit = 0;
+  let total = 0;
+  for (const [q, ids] of Object.entries(exact)) {
+    const found = new Set(approx[q]);
+    for (const id of ids.slice(0, K)) (total++, found.has(id) && hit++);
+  }
+  return hit / total;
+}
+
+async function main(): Promise<void> {
+  const threads = availableParallelism();
+  const ceiling = await matmulCeiling(threads, 1);
+  console.log(`fp32 matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s with ${threads} threads; ${queryCount} queries, ${dim} dims, top ${K}, ${CLUSTERS} clusters`);
+  console.log(`HNSW settings: ${describeHnsw({})}`);
+  const dir = mkdtempSync(join(tmpdir(), "dembed-retrieval-speed-"));
+  try {
+    for (const docCount of values.docs!.split(",").map(Number)) {
+      const results = new Map<Method, { run: Record<string, string[]>; addSeconds: number; runSeconds: number; peakBeyondQueries: number }>();
+      for (const method of ["ort-worker", "ort", "scalar", "hnsw"] as const) {
+        if (method === "scalar" && docCount > 100_000) continue; // about 1 GFLOP/s: minutes at 1M
+        const out = join(dir, `${method}-${docCount}.json`);
+        execFileSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--case", `${docCount}:${method}`, "--out", out, "--dim", String(dim), "--queries", String(queryCount)], { stdio: "inherit" });
+        const r = JSON.parse(readFileSync(out, "utf8"));
+        results.set(method, r);
+        const seconds = r.addSeconds + r.runSeconds;
+        const gflops = (2 * queryCount * docCount * dim) / seconds / 1e9;
+        const memory = `peak ${(r.peakBeyondQueries / 2 ** 30).toFixed(2)} GiB beyond the queries`;
+        const exact = results.get("ort-worker")!.run;
+        const line =
+          method === "hnsw"
+            ? `build ${r.addSeconds.toFixed(1)} s (${(docCount / r.addSeconds).toFixed(0)} docs/s), search ${r.runSeconds.toFixed(2)} s, recall@${K} ${recall(r.run, exact).toFixed(4)}, ${memory}`
+            : `${seconds.toFixed(2)} s, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling), ${memory}` +
+              (method !== "ort-worker" ? `, top-${K} overlap with ort-worker's ${recall(r.run, exact).toFixed(4)}` : "");
+        console.log(`${String(docCount).padStart(8)} docs  ${method.padEnd(6)} ${line}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const data = generateNeedle({ contextLengths: [256, 1024], docsPerLength: 100, queriesPerLength: 50 });
+  const corpus = data.splits.flatMap((s) => s.corpus.map((d) => ({ id: d.id, text: d.text })));
+  const words = corpus.reduce((n, d) => n + d.text.split(/\s+/).length, 0);
+  let t = performance.now();
+  const index = new Bm25Index().addAll(Array.from({ length: 20 }, (_, r) => corpus.map((d) => ({ id: `${r}-${d.id}`, text: d.text }))).flat());
+  const indexSeconds = (performance.now() - t) / 1000;
+  console.log(`BM25 index: ${index.size} docs, ${((words * 20) / 1e6).toFixed(1)}M words in ${indexSeconds.toFixed(2)} s (${((words * 20) / indexSeconds / 1e6).toFixed(2)}M words/s)`);
+  const queries = data.splits.flatMap((s) => s.queries);
+  t = performance.now();
+  for (const q of queries) index.search(q.text, 1000);
+  const searchSeconds = (performance.now() - t) / 1000;
+  console.log(`BM25 search: ${queries.length} queries over ${index.size} docs in ${searchSeconds.toFixed(2)} s (${((searchSeconds / queries.length) * 1000).toFixed(1)} ms/query)`);
+}
+
+if (values.case) {
+  const [docs, method] = values.case.split(":") as [string, Method];
+  await runCase(Number(docs), method, values.out!);
+} else await main();

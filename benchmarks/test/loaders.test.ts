@@ -130,6 +130,19 @@ describe("MTEB 2.x layouts give the same task data as the older ones", () => {
     expect(newer.queries[0]).toMatchObject({ id: "q1", instructionOg: expect.stringMatching(/social impact/) });
   });
 
+  it("mteb/Robust04InstructionRetrieval (test-* files, id, instruction column, qrels/) equals jhu-clsp/robust04-instructions", async () => {
+    const older = await loadFollowIrTask(local(join(FIXTURES, "jhu-clsp/robust04-instructions"), "jhu-clsp/robust04-instructions"), task("followir", "robust04"));
+    const reupload = await loadMtebInstructionsTask(local(join(FIXTURES, "mteb/Robust04InstructionRetrieval"), "mteb/Robust04InstructionRetrieval"), task("followir", "robust04"));
+    expect(without(reupload)).toEqual(without(older));
+    const data = tempDir();
+    cpSync(join(FIXTURES, "mteb/Robust04InstructionRetrieval"), join(data, "mteb/Robust04InstructionRetrieval"), { recursive: true });
+    writeFileSync(join(data, "mteb/Robust04InstructionRetrieval/REVISION"), "0495a5cb69aa8fa5bca81bd56ac248911c19eeb6\n");
+    const empty = tempDir();
+    const loaded = (await loadTask("followir", task("followir", "robust04"), { dataDir: data, env: { HF_HUB_CACHE: join(empty, "hub"), HF_HOME: empty } })) as FollowIrTaskData;
+    expect(loaded.source).toMatchObject({ dataset: "mteb/Robust04InstructionRetrieval", revisionPolicy: "pinned" });
+    expect(loaded.warnings).toEqual([]);
+  });
+
   it("loadTask reads the newer copy when only it is there, at its own pinned revision", async () => {
     const data = tempDir();
     cpSync(join(FIXTURES, "jhu-clsp/robust04-instructions-mteb"), join(data, "jhu-clsp/robust04-instructions-mteb"), { recursive: true });

@@ -80,6 +80,16 @@ describe("resolveHfDataset", () => {
     expect(found.files.map((f) => f.slice(hashDir.length + 1))).toEqual(["reason-aug-train-00000-of-00002.arrow", "reason-aug-train-00001-of-00002.arrow"]);
   });
 
+  it("reads a pinned commit's snapshot, and names both revisions when the cache holds another", async () => {
+    const hub = join(dir, "pinned", "hub");
+    const [held, other] = ["a".repeat(40), "b".repeat(40)];
+    const snapshot = await hubDataset(hub, "org/pinned", held, ["data/train-00000-of-00001.parquet"]);
+    const env = { HF_HOME: join(dir, "pinned") };
+    expect((await resolveHfDataset("org/pinned", { env, revision: held })).root).toBe(snapshot);
+    const error = await resolveHfDataset("org/pinned", { env, revision: other }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(new RegExp(`revision ${other} asked for; the cache holds ${held}`));
+  });
+
   it("says everywhere it looked when nothing is found", async () => {
     const env = { HF_HOME: join(dir, "empty-home") };
     const error = await resolveHfDataset("nobody/nothing", { env }).catch((e: Error) => e);

@@ -152,7 +152,9 @@ async function hubSnapshot(hubRoot: string, ref: string, revision: string): Prom
     }
   }
   const dir = join(repoDir, "snapshots", rev);
-  return (await isDir(dir)) ? { dir } : { problem: `${dir}: missing` };
+  if (await isDir(dir)) return { dir };
+  const present = await subdirs(join(repoDir, "snapshots"));
+  return { problem: `${dir}: missing (revision ${rev} asked for; the cache holds ${present.length > 0 ? present.join(", ") : "no snapshot"})` };
 }
 
 /** The folder of a dataset reference: the path itself, or its snapshot in the Hub cache. */

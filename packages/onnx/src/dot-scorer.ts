@@ -3,19 +3,31 @@ import { div, max2, mul, sqrt } from "./ops/elementwise.js";
 import { linear } from "./ops/matmul.js";
 import { reduceSum } from "./ops/reduce.js";
 import { createSession } from "./session.js";
+import { createWorkerSession } from "./worker-session.js";
 
 /** Scores blocks of rows against a fixed set of vectors: what exact dense search spends its time on. */
 export interface DotScorer {
-  /** `block` holds `rows` vectors of the scorer's dim, row-major; the result is [rows, count], row-major. */
+  /** `block` holds `rows` vectors of the scorer's dim, row-major; the result is [rows, count], row-major. A worker scorer detaches `block`. */
   score(block: Float32Array, rows: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
+export interface DotScorerOptions {
+  threads?: number;
+  /** Scale each block row to unit length first (cosine). */
+  normalizeRows?: boolean;
+  /**
+   * Run ORT in a worker thread, so the caller packs and selects other blocks while this one is scored; each block
+   * passed to score() is then moved to the worker (detached), not copied.
+   */
+  worker?: boolean;
+}
+
 /**
  * A one-node ORT session, block · vectorsᵀ (FusedMatMul with transB, multi-threaded MLAS SGEMM), with `vectors`
- * ([count, dim], row-major) held as an initializer; with `normalizeRows`, each block row is scaled to unit length first. Sums are fp32, in MLAS's order: not bit-equal to a scalar loop.
+ * ([count, dim], row-major) held as an initializer. Sums are fp32, in MLAS's order: not bit-equal to a scalar loop.
  */
-export async function createDotScorer(vectors: Float32Array, count: number, dim: number, options: { threads?: number; normalizeRows?: boolean } = {}): Promise<DotScorer> {
+export async function createDotScorer(vectors: Float32Array, count: number, dim: number, options: DotScorerOptions = {}): Promise<DotScorer> {
   if (vectors.length !== count * dim) throw new Error(`dot scorer: ${vectors.length} values for ${count} vectors of ${dim}`);
   const g = new Graph("dot_scorer");
   const block = g.input("block", "float32", ["rows", dim]);
@@ -24,10 +36,12 @@ export async function createDotScorer(vectors: Float32Array, count: number, dim:
   // zero row scores 0 (0 · 1e30); a non-finite one scores NaN, which the caller reports.
   const inverseNorm = div(1, max2(sqrt(reduceSum(mul(block, block), [1])), 1e-30));
   g.output(options.normalizeRows ? mul(products, inverseNorm) : products, "scores");
-  const session = await createSession(g, { ...(options.threads !== undefined ? { threads: options.threads } : {}), interOpThreads: 1 });
+  const sessionOptions = { ...(options.threads !== undefined ? { threads: options.threads } : {}), interOpThreads: 1 };
+  const session = await (options.worker ? createWorkerSession(g, sessionOptions) : createSession(g, sessionOptions));
   return {
     async score(data, rows) {
-      const out = await session.run({ block: { dtype: "float32", dims: [rows, dim], data: data.length === rows * dim ? data : data.subarray(0, rows * dim) } });
+      const block = data.length === rows * dim ? data : data.subarray(0, rows * dim);
+      const out = await session.run({ block: { dtype: "float32", dims: [rows, dim], data: block } }, { transferFeeds: true });
       return out.scores!.data as Float32Array;
     },
     release: () => session.release(),

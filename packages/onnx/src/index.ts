@@ -12,5 +12,5 @@ export {
 export { createWorkerSession } from "./worker-session.js";
 export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";
-export { createDotScorer, type DotScorer } from "./dot-scorer.js";
+export { createDotScorer, type DotScorer, type DotScorerOptions } from "./dot-scorer.js";
 export { HUGE_PAGES_TUNABLE, transparentHugePages, withHugePages } from "./huge-pages.js";

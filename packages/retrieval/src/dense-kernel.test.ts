@@ -8,9 +8,14 @@ function rng(seed: number): () => number {
 }
 
 const scorer = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, ...o });
+// In a worker thread, blocks are pipelined and moved, not copied: the ranking must not change.
+const workerScorer = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, worker: true, ...o });
 
 describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
-  it("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking", async () => {
+  it.each([
+    ["in-thread", scorer],
+    ["worker", workerScorer],
+  ])("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking (%s)", async (_, scorer) => {
     const r = rng(7);
     const dim = 12;
     // Small integers: every product and sum is exact in fp32 and fp64, and many scores tie.

@@ -18,7 +18,7 @@ export interface DenseSearchOptions {
   scorer?: (queries: Float32Array, count: number, dim: number, options: { normalizeRows: boolean }) => Promise<BlockScorer>;
 }
 
-/** Scores a block of packed document rows against the queries: [rows, queries], row-major. */
+/** Scores a block of packed document rows against the queries: [rows, queries], row-major. It may keep `block`. */
 export interface BlockScorer {
   score(block: Float32Array, rows: number): Promise<Float32Array>;
   release(): Promise<void>;
@@ -87,30 +87,44 @@ export class DenseSearcher {
     this.docsSeen += ids.length;
   }
 
-  /** As addDocuments, with the products on the `scorer` kernel when one was given. */
+  /**
+   * As addDocuments, with the products on the `scorer` kernel when one was given. Blocks are pipelined: block i+1 is
+   * packed, and block i−1's scores selected, while the kernel scores block i (on another thread, if it runs in one).
+   */
   async addDocumentsAsync(docs: LabeledVectors): Promise<void> {
     if (!this.makeScorer) return this.addDocuments(docs);
     const { ids, vectors } = docs;
     if (ids.length !== vectors.length) throw new Error(`dense search: ${ids.length} document ids but ${vectors.length} document vectors`);
     const cosine = this.similarity === "cosine";
     const scorer = await (this.scorer ??= this.makeScorer(this.queryMatrix, this.heaps.length, this.dim, { normalizeRows: cosine }));
-    const nq = this.heaps.length;
+    let inFlight: { start: number; end: number; scores: Promise<Float32Array> } | undefined;
     for (let start = 0; start < ids.length; start += this.blockSize) {
       const end = Math.min(ids.length, start + this.blockSize);
-      // Rows are copied as they are: the kernel normalizes them, and a non-finite value shows up as a NaN score.
+      // A fresh block each time: the scorer may take it (a worker moves it instead of copying). Rows are copied as
+      // they are: the kernel normalizes them, and a non-finite value shows up as a NaN score.
+      const block = new Float32Array((end - start) * this.dim);
       for (let j = start; j < end; j++) {
         const v = vectors[j] as Float32Array;
         if (v.length !== this.dim) throw new Error(`dense search: document ${ids[j]} has ${v.length} dims, expected ${this.dim}`);
-        this.block.set(v, (j - start) * this.dim);
+        block.set(v, (j - start) * this.dim);
       }
-      const scores = await scorer.score(this.block, end - start);
-      for (let j = 0; j < end - start; j++) {
-        if (!Number.isFinite(scores[j * nq] as number)) packRow(this.similarity, this.dim, vectors[start + j] as Float32Array, this.block, j, `document ${ids[start + j]}`);
-      }
-      // [rows, queries]: query i's score of document j is at j·nq + i.
-      this.select(ids, start, end, scores, nq, 1);
+      const next = { start, end, scores: scorer.score(block, end - start) };
+      next.scores.catch(() => {}); // awaited below; a failure while the previous block is selected must not go unhandled
+      if (inFlight) this.selectScored(ids, vectors, inFlight.start, inFlight.end, await inFlight.scores);
+      inFlight = next;
     }
+    if (inFlight) this.selectScored(ids, vectors, inFlight.start, inFlight.end, await inFlight.scores);
     this.docsSeen += ids.length;
+  }
+
+  /** Selects a kernel-scored block ([rows, queries]: query i's score of document j at j·nq + i). */
+  private selectScored(ids: readonly string[], vectors: readonly Float32Array[], start: number, end: number, scores: Float32Array): void {
+    const nq = this.heaps.length;
+    for (let j = 0; j < end - start; j++) {
+      // packRow names the document and what is wrong with it.
+      if (!Number.isFinite(scores[j * nq] as number)) packRow(this.similarity, this.dim, vectors[start + j] as Float32Array, this.block, 0, `document ${ids[start + j]}`);
+    }
+    this.select(ids, start, end, scores, nq, 1);
   }
 
   /** Frees the scorer kernel, if one was made. */

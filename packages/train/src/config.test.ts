@@ -5,6 +5,7 @@ import { writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadTrainConfig, parseTrainConfig, withSteps } from "./config.js";
+import { sourceSpec } from "./model-run.js";
 
 const configsDir = fileURLToPath(new URL("../../../configs/train/", import.meta.url));
 
@@ -48,6 +49,14 @@ describe("train config", () => {
     expect(message).toMatch(/my\.json: lora\.dropout: /);
     expect(message).toMatch(/my\.json: lora: .*extra/);
     expect(message).toMatch(/my\.json: loss\.type: /);
+  });
+
+  it("passes a data revision to the source, and refuses one that is neither a commit nor a ref name", () => {
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    const pinned = parseTrainConfig({ ...minimal, data: { source: "msmarco-w-instructions", path: "samaya-ai/msmarco-w-instructions", revision: commit } });
+    expect(sourceSpec(pinned.data, 1)).toMatchObject({ kind: "msmarco-w-instructions", revision: commit });
+    expect(sourceSpec(parseTrainConfig(minimal).data, 1)).not.toHaveProperty("revision");
+    expect(() => parseTrainConfig({ ...minimal, data: { ...minimal.data, revision: "main; rm -rf" } })).toThrow(/data\.revision: must be a 40-hex commit or a ref name/);
   });
 
   it("checks fields against each other", () => {

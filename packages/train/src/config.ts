@@ -26,6 +26,15 @@ const ModelSchema = z.strictObject({
 const capFields = {
   /** Keep at most this many records in all (in file order). */
   max_samples: positiveInt.nullable().default(null),
+  /**
+   * For an HF id: the Hub-cache snapshot to read (a 40-hex commit, or a ref name under refs/); null for refs/main.
+   * No revision is pinned by default because the reference names none (datasets/README.md).
+   */
+  revision: z
+    .string()
+    .regex(/^(?:[0-9a-f]{40}|[A-Za-z0-9._/-]+)$/, "must be a 40-hex commit or a ref name")
+    .nullable()
+    .default(null),
 };
 
 const DataSchema = z.discriminatedUnion("source", [

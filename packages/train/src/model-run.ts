@@ -42,7 +42,7 @@ async function baseWithAdapter(baseDir: string, adapterRef: string, cacheDir: st
 }
 
 export function sourceSpec(data: TrainConfig["data"], seed: number): SourceSpec {
-  const caps = { seed, ...(data.max_samples === null ? {} : { maxSamples: data.max_samples }) };
+  const caps = { seed, ...(data.max_samples === null ? {} : { maxSamples: data.max_samples }), ...(data.revision === null ? {} : { revision: data.revision }) };
   switch (data.source) {
     case "e5":
       return { kind: "e5", path: data.path, ...caps, ...(data.max_per_file === null ? {} : { maxPerFile: data.max_per_file }), ...(data.files === null ? {} : { files: data.files }) };
