@@ -3,11 +3,10 @@ import { div, max2, mul, sqrt } from "./ops/elementwise.js";
 import { linear } from "./ops/matmul.js";
 import { reduceSum } from "./ops/reduce.js";
 import { createSession } from "./session.js";
-import { createWorkerSession } from "./worker-session.js";
 
 /** Scores blocks of rows against a fixed set of vectors: what exact dense search spends its time on. */
 export interface DotScorer {
-  /** `block` holds `rows` vectors of the scorer's dim, row-major; the result is [rows, count], row-major. A worker scorer detaches `block`. */
+  /** `block` holds `rows` vectors of the scorer's dim, row-major; the result is [rows, count], row-major. `block` is only read, and only until the promise settles. */
   score(block: Float32Array, rows: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
@@ -16,11 +15,6 @@ export interface DotScorerOptions {
   threads?: number;
   /** Scale each block row to unit length first (cosine). */
   normalizeRows?: boolean;
-  /**
-   * Run ORT in a worker thread, so the caller packs and selects other blocks while this one is scored; each block
-   * passed to score() is then moved to the worker (detached), not copied.
-   */
-  worker?: boolean;
 }
 
 /**
@@ -37,11 +31,13 @@ export async function createDotScorer(vectors: Float32Array, count: number, dim:
   const inverseNorm = div(1, max2(sqrt(reduceSum(mul(block, block), [1])), 1e-30));
   g.output(options.normalizeRows ? mul(products, inverseNorm) : products, "scores");
   const sessionOptions = { ...(options.threads !== undefined ? { threads: options.threads } : {}), interOpThreads: 1 };
-  const session = await (options.worker ? createWorkerSession(g, sessionOptions) : createSession(g, sessionOptions));
+  // In-thread, not in a worker: a worker must be handed each block (moved, so the caller cannot reuse it, or copied),
+  // and on 2 cores the overlap it buys is smaller than that cost (measured in @dembed/retrieval's README).
+  const session = await createSession(g, sessionOptions);
   return {
     async score(data, rows) {
       const block = data.length === rows * dim ? data : data.subarray(0, rows * dim);
-      const out = await session.run({ block: { dtype: "float32", dims: [rows, dim], data: block } }, { transferFeeds: true });
+      const out = await session.run({ block: { dtype: "float32", dims: [rows, dim], data: block } });
       return out.scores!.data as Float32Array;
     },
     release: () => session.release(),

@@ -1,6 +1,6 @@
 import { createDotScorer } from "@dembed/onnx";
 import { describe, expect, it } from "vitest";
-import { DenseSearcher } from "./dense.js";
+import { DenseSearcher, type BlockScorer } from "./dense.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -8,13 +8,30 @@ function rng(seed: number): () => number {
 }
 
 const scorer = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, ...o });
-// In a worker thread, blocks are pipelined and moved, not copied: the ranking must not change.
-const workerScorer = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, worker: true, ...o });
+/**
+ * A kernel that reads its block only when its promise settles, a few ticks later: if the searcher packed into a block
+ * still lent out, this one would score the wrong rows.
+ */
+const lateScorer = async (queries: Float32Array, count: number, dim: number): Promise<BlockScorer> => ({
+  score: (block, rows) =>
+    new Promise((resolve) =>
+      setTimeout(() => {
+        const out = new Float32Array(rows * count);
+        for (let j = 0; j < rows; j++) for (let i = 0; i < count; i++) {
+          let s = 0;
+          for (let d = 0; d < dim; d++) s += block[j * dim + d]! * queries[i * dim + d]!;
+          out[j * count + i] = s;
+        }
+        resolve(out);
+      }, 2),
+    ),
+  release: async () => {},
+});
 
 describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
   it.each([
     ["in-thread", scorer],
-    ["worker", workerScorer],
+    ["reading its block late", lateScorer],
   ])("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking (%s)", async (_, scorer) => {
     const r = rng(7);
     const dim = 12;
@@ -36,6 +53,40 @@ describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
       expect(fast.documentCount).toBe(700);
     } finally {
       await fast.release();
+    }
+  });
+
+  it("scores rows of one matrix in place, copies anything else (shuffled views, shared memory), and ranks the same", async () => {
+    const r = rng(5);
+    const dim = 12;
+    const n = 700;
+    const ids = Array.from({ length: n }, (_, i) => `d${i}`);
+    const queries = { ids: ["q1", "q2"], vectors: [0, 1].map(() => Float32Array.from({ length: dim }, () => Math.floor(r() * 5) - 2)) };
+    const fill = (m: Float32Array) => m.forEach((_, i) => (m[i] = Math.floor(r() * 5) - 2));
+    const plain = new Float32Array(n * dim);
+    const shared = new Float32Array(new SharedArrayBuffer(n * dim * 4));
+    fill(plain);
+    shared.set(plain);
+    const rowsOf = (m: Float32Array, order: number[]) => order.map((i) => m.subarray(i * dim, (i + 1) * dim));
+    const inOrder = ids.map((_, i) => i);
+    const swapped = inOrder.map((i) => (i === 10 ? 11 : i === 11 ? 10 : i));
+    const reference = new DenseSearcher(queries, { k: 30, similarity: "dot", blockSize: 128 });
+    reference.addDocuments({ ids, vectors: rowsOf(plain, inOrder) });
+    for (const [matrix, order, inPlace] of [[plain, inOrder, true], [plain, swapped, false], [shared, inOrder, false]] as const) {
+      const lentOwn: boolean[] = [];
+      const spy = async (q: Float32Array, count: number, d: number, o: { normalizeRows: boolean }): Promise<BlockScorer> => {
+        const inner = await scorer(q, count, d, o);
+        return { score: (block, rows) => (lentOwn.push(block.buffer === matrix.buffer), inner.score(block, rows)), release: () => inner.release() };
+      };
+      const fast = new DenseSearcher(queries, { k: 30, similarity: "dot", blockSize: 100, scorer: spy });
+      try {
+        await fast.addDocumentsAsync({ ids: order.map((i) => ids[i]!), vectors: rowsOf(matrix, order) });
+        expect(fast.run()).toEqual(reference.run());
+        // The swap sits in the first block only: later blocks of the shuffled rows are back to back again.
+        expect(lentOwn).toEqual(order === swapped ? [false, true, true, true, true, true, true] : lentOwn.map(() => inPlace));
+      } finally {
+        await fast.release();
+      }
     }
   });
 

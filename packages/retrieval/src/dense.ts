@@ -18,7 +18,10 @@ export interface DenseSearchOptions {
   scorer?: (queries: Float32Array, count: number, dim: number, options: { normalizeRows: boolean }) => Promise<BlockScorer>;
 }
 
-/** Scores a block of packed document rows against the queries: [rows, queries], row-major. It may keep `block`. */
+/**
+ * Scores a block of packed document rows against the queries: [rows, queries], row-major. `block` is lent: the scorer
+ * may read it until the returned promise settles, and the searcher then packs the next block into it.
+ */
 export interface BlockScorer {
   score(block: Float32Array, rows: number): Promise<Float32Array>;
   release(): Promise<void>;
@@ -43,6 +46,8 @@ export class DenseSearcher {
   private readonly similarity: Similarity;
   private readonly blockSize: number;
   private readonly block: Float32Array; // [blockSize, dim]
+  /** The async path's two blocks: one is packed while the scorer reads the other. */
+  private readonly lent: Float32Array[] = [];
   private scores = new Float64Array(0);
   private docsSeen = 0;
   private readonly makeScorer: DenseSearchOptions["scorer"];
@@ -90,6 +95,8 @@ export class DenseSearcher {
   /**
    * As addDocuments, with the products on the `scorer` kernel when one was given. Blocks are pipelined: block i+1 is
    * packed, and block i−1's scores selected, while the kernel scores block i (on another thread, if it runs in one).
+   * Documents that are consecutive rows of one buffer are lent to the kernel as they are, not copied; they must not
+   * change until the returned promise settles.
    */
   async addDocumentsAsync(docs: LabeledVectors): Promise<void> {
     if (!this.makeScorer) return this.addDocuments(docs);
@@ -98,16 +105,9 @@ export class DenseSearcher {
     const cosine = this.similarity === "cosine";
     const scorer = await (this.scorer ??= this.makeScorer(this.queryMatrix, this.heaps.length, this.dim, { normalizeRows: cosine }));
     let inFlight: { start: number; end: number; scores: Promise<Float32Array> } | undefined;
-    for (let start = 0; start < ids.length; start += this.blockSize) {
+    for (let start = 0, turn = 0; start < ids.length; start += this.blockSize, turn ^= 1) {
       const end = Math.min(ids.length, start + this.blockSize);
-      // A fresh block each time: the scorer may take it (a worker moves it instead of copying). Rows are copied as
-      // they are: the kernel normalizes them, and a non-finite value shows up as a NaN score.
-      const block = new Float32Array((end - start) * this.dim);
-      for (let j = start; j < end; j++) {
-        const v = vectors[j] as Float32Array;
-        if (v.length !== this.dim) throw new Error(`dense search: document ${ids[j]} has ${v.length} dims, expected ${this.dim}`);
-        block.set(v, (j - start) * this.dim);
-      }
+      const block = contiguousRows(vectors, start, end, this.dim) ?? this.pack(ids, vectors, start, end, turn);
       const next = { start, end, scores: scorer.score(block, end - start) };
       next.scores.catch(() => {}); // awaited below; a failure while the previous block is selected must not go unhandled
       if (inFlight) this.selectScored(ids, vectors, inFlight.start, inFlight.end, await inFlight.scores);
@@ -117,12 +117,28 @@ export class DenseSearcher {
     this.docsSeen += ids.length;
   }
 
+  /**
+   * Copies rows start…end into a reused block. Two of them, not a fresh one per call: a fresh 16 MB array costs more in
+   * page faults than its GEMM (measured in the README). The block packed now was last lent two blocks ago, and that
+   * score has settled. Rows are copied as they are: the kernel normalizes them, and a non-finite value shows up as a
+   * NaN score.
+   */
+  private pack(ids: readonly string[], vectors: readonly Float32Array[], start: number, end: number, turn: number): Float32Array {
+    const block = (this.lent[turn] ??= new Float32Array(this.block.length)).subarray(0, (end - start) * this.dim);
+    for (let j = start; j < end; j++) {
+      const v = vectors[j] as Float32Array;
+      if (v.length !== this.dim) throw new Error(`dense search: document ${ids[j]} has ${v.length} dims, expected ${this.dim}`);
+      block.set(v, (j - start) * this.dim);
+    }
+    return block;
+  }
+
   /** Selects a kernel-scored block ([rows, queries]: query i's score of document j at j·nq + i). */
   private selectScored(ids: readonly string[], vectors: readonly Float32Array[], start: number, end: number, scores: Float32Array): void {
     const nq = this.heaps.length;
     for (let j = 0; j < end - start; j++) {
       // packRow names the document and what is wrong with it.
-      if (!Number.isFinite(scores[j * nq] as number)) packRow(this.similarity, this.dim, vectors[start + j] as Float32Array, this.block, 0, `document ${ids[start + j]}`);
+      if (!Number.isFinite(scores[j * nq] as number)) packRow(this.similarity, this.dim, vectors[start + j] as Float32Array, new Float32Array(this.dim), 0, `document ${ids[start + j]}`);
     }
     this.select(ids, start, end, scores, nq, 1);
   }
@@ -204,6 +220,21 @@ export class DenseSearcher {
       }
     }
   }
+}
+
+/**
+ * Rows start…end as one view when they already lie back to back in one buffer (rows of a matrix read from an Arrow
+ * column, say): the kernel then reads the caller's memory and nothing is copied. Shared memory is left out, since ORT
+ * refuses a tensor on a SharedArrayBuffer.
+ */
+function contiguousRows(vectors: readonly Float32Array[], start: number, end: number, dim: number): Float32Array | undefined {
+  const first = vectors[start] as Float32Array;
+  if (first.buffer instanceof SharedArrayBuffer) return undefined;
+  for (let j = start; j < end; j++) {
+    const v = vectors[j] as Float32Array;
+    if (v.length !== dim || v.buffer !== first.buffer || v.byteOffset !== first.byteOffset + (j - start) * dim * 4) return undefined;
+  }
+  return new Float32Array(first.buffer, first.byteOffset, (end - start) * dim);
 }
 
 /** Exact top-k over an in-memory corpus, scored in blocks of `blockSize` documents. */

@@ -355,9 +355,9 @@ async function runWork(
           batchSize,
           ...(options.cache === false ? {} : { cacheDir: resolve(options.cache ?? DEFAULTS.cache) }),
           ...(options.topK ? { topK: options.topK } : {}),
-          // Exact search's products on ORT's SGEMM, in a worker so blocks pipeline; loaded on first use, so a BM25-only
+          // Exact search's products on ORT's SGEMM, in blocks of 4096 documents; loaded on first use, so a BM25-only
           // run never starts ORT.
-          scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, { ...o, worker: true }),
+          scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
           ...(options.index ? { index: options.index } : {}),
           ...(options.hnswEf ? { hnsw: { expansionSearch: options.hnswEf } } : {}),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
