@@ -4,6 +4,8 @@
 // × 256 tokens per step (4 queries + 4 documents), HardNegativeNLL, AdamW, the real train() loop.
 //   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 1] [--steps 4] [--threads N] [--prepack]
 //                                              [--session-config key=value …] (ORT session entries, e.g. session.intra_op.allow_spinning=0)
+//                                              [--profile]  (ORT's profiler on: the top 10 op types and forward/backward split;
+//                                                            it slows the steps, so their times are not the step's cost)
 // Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
 // < 10 % outside ORT; PyTorch anchor 36.5 s, 11.4 GiB.
 import { spawnSync } from "node:child_process";
@@ -12,7 +14,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTinyModel } from "@dembed/models";
-import { withHugePages } from "@dembed/onnx";
+import { readProfile, withHugePages } from "@dembed/onnx";
 import { createModelRun, parseTrainConfig, train, type ContrastiveExample, type TrainText } from "@dembed/train";
 
 const { values } = parseArgs({
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "4" },
     threads: { type: "string" },
     prepack: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
     "session-config": { type: "string", multiple: true, default: [] },
     child: { type: "boolean", default: false },
   },
@@ -35,12 +38,22 @@ const TOKENS = 256;
 if (!values.child) {
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
-    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
+    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...(values.profile ? ["--profile"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
     const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 } else {
   await measure(values.model!, Number(values.chunk), Number(values.steps));
+}
+
+/** Where the training session's kernel time went, over every run of the steps (both GradCache passes). */
+function printProfile(p: Awaited<ReturnType<typeof readProfile>>): void {
+  const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
+  console.log(`ORT profile: ${p.runs} runs, ${(p.runMs / 1000).toFixed(1)} s in runs, ${(p.kernelMs / 1000).toFixed(1)} s in kernels (${pct(p.kernelMs / p.runMs)})`);
+  const backward = p.byScope.find((r) => r.key === "vjp");
+  console.log(`  backward (vjp/…) ${pct(backward?.share ?? 0)}, forward ${pct(1 - (backward?.share ?? 0))} of kernel time`);
+  console.log("  top 10 op types by kernel time:");
+  for (const r of p.byOp.slice(0, 10)) console.log(`    ${r.key.padEnd(24)} ${(r.ms / 1000).toFixed(2).padStart(8)} s  ${pct(r.share).padStart(7)}  ${r.calls} calls`);
 }
 
 function sessionConfigEntries(pairs: readonly string[]): Record<string, string> {
@@ -90,6 +103,7 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
       sampler: syntheticSampler(),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
       sessionConfig: { ...(values.prepack ? { "session.disable_prepacking": "0" } : {}), ...sessionConfigEntries(values["session-config"]!) },
+      ...(values.profile ? { profileFilePrefix: join(root, "profile") } : {}),
     });
     const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
     console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
@@ -113,6 +127,7 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
     const outside = 1 - mean((r) => r.ort) / step;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024; // KiB → GiB
     console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens; mean of steps ${rows.indexOf(steady[0]!) + 1}–${rows.indexOf(steady.at(-1)!) + 1}), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %, load average ${loadavg()[0]!.toFixed(1)}`);
+    if (values.profile) printProfile(await readProfile(join(root, "profile")));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -48,6 +48,11 @@ export interface SessionOptions {
   config?: Readonly<Record<string, string>>;
   /** Where ORT writes the graph it optimized (with its session.optimized_model_* config entries for the weights). */
   optimizedModelFilePath?: string;
+  /**
+   * Turns on ORT's profiler: every node's kernel time, as a Chrome trace written to `<prefix>_<date time>.json` when
+   * the session is released. `summarizeProfile` reads it. It slows runs down; for finding where time goes.
+   */
+  profileFilePrefix?: string;
   logger?: Logger;
 }
 
@@ -184,6 +189,7 @@ function ortOptions(options: SessionOptions, folder: string | undefined, device:
     ...(options.memoryPattern !== undefined ? { enableMemPattern: options.memoryPattern } : {}),
     ...(options.freeDimensions ? { freeDimensionOverrides: { ...options.freeDimensions } } : {}),
     ...(options.optimizedModelFilePath !== undefined ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
+    ...(options.profileFilePrefix !== undefined ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix } : {}),
     extra: nestConfig(config),
   };
 }

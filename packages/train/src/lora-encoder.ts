@@ -42,6 +42,8 @@ export interface LoraEncoderOptions {
   readonly sessionConfig?: Readonly<Record<string, string>>;
   /** ORT's memory pattern; off by default (a lower peak for the VJP graph's long-lived forward values). */
   readonly memoryPattern?: boolean;
+  /** Profile every node with ORT's profiler, written at release() (see @dembed/onnx's readProfile). */
+  readonly profileFilePrefix?: string;
 }
 
 /** Drop positions kept from pass 1 for pass 2: ≈ 25 MB per 2 × 256-token chunk of a 0.5B model at p = 0.05. */
@@ -114,6 +116,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
       ...(folder === undefined ? {} : { externalDataFolder: folder }),
       config: { "session.disable_prepacking": "1", ...options.sessionConfig },
       memoryPattern: options.memoryPattern ?? false,
+      ...(options.profileFilePrefix === undefined ? {} : { profileFilePrefix: options.profileFilePrefix }),
       name: `${model.ref} (train)`,
     };
     const session = await open(bytes, sessionOptions);

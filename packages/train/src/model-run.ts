@@ -72,6 +72,8 @@ export interface ModelRunOptions {
   readonly threads?: number;
   /** ORT session config entries for the training session (see LoraEncoderOptions.sessionConfig). */
   readonly sessionConfig?: Readonly<Record<string, string>>;
+  /** ORT's per-node profile of the training session, written when the run is released (LoraEncoderOptions). */
+  readonly profileFilePrefix?: string;
   readonly cacheDir?: string;
   /** An already-open source (tests); default: opened from config.data. */
   readonly source?: TrainingSource;
@@ -120,6 +122,7 @@ export async function createModelRun(config: TrainConfig, options: ModelRunOptio
     ...(options.worker === undefined ? {} : { worker: options.worker }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.sessionConfig === undefined ? {} : { sessionConfig: options.sessionConfig }),
+    ...(options.profileFilePrefix === undefined ? {} : { profileFilePrefix: options.profileFilePrefix }),
   });
   const plan = planAccumulation(config.batch.global, config.batch.accumulation_steps);
   const sampler =
