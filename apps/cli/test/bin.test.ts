@@ -63,6 +63,8 @@ describe("bin/dembed.mjs: huge pages for commands that open sessions", () => {
     const bin = withMain(printTunables);
     const embed = spawnSync(process.execPath, [bin, "embed", "--model", "m a"], { encoding: "utf8", env: env({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }) });
     expect([embed.status, embed.stdout, embed.stderr]).toEqual([3, "embed --model m a|glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\n", ""]);
+    const plain = spawnSync(process.execPath, [bin, "embed"], { encoding: "utf8", env: env({}) });
+    expect(plain.stdout).toBe("embed|glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1\n"); // one arena: see huge-pages.mjs
     const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8", env: env({}) });
     expect(help.stdout).toBe("--help|\n"); // no second process for commands that load no model
     const off = spawnSync(process.execPath, [bin, "embed"], { encoding: "utf8", env: env({ DEMBED_HUGE_PAGES: "0" }) });

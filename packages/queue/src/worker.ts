@@ -50,6 +50,8 @@ async function processShard(job: Job, encoderFor: EncoderLease, name: string): P
     }
     const rows: CacheRow[] = [];
     let tokens: number | null = 0;
+    // As embedTexts does in one process: the encoder tokenizes the next batch while the model runs this one.
+    encoder.plan?.(data.texts, encodeOptions(data));
     for (let start = 0; start < data.texts.length; start += data.batchSize) {
       const texts = data.texts.slice(start, start + data.batchSize);
       const result = await encodeNamingCulprit(encoder, texts, data, start);
@@ -64,8 +66,10 @@ async function processShard(job: Job, encoderFor: EncoderLease, name: string): P
 }
 
 /** A batch that throws is retried text by text, so the failure names the input that causes it. */
+const encodeOptions = (data: ShardJobData) => ({ role: data.key.role, ...(data.key.instruction ? { instruction: data.key.instruction } : {}) });
+
 async function encodeNamingCulprit(encoder: TextEncoder, texts: string[], data: ShardJobData, offset: number) {
-  const options = { role: data.key.role, ...(data.key.instruction ? { instruction: data.key.instruction } : {}) };
+  const options = encodeOptions(data);
   try {
     return await encoder.encode(texts, options);
   } catch (batchError) {
