@@ -20,7 +20,8 @@ export function transparentHugePages(): string | undefined {
 
 /**
  * `env` for a child process that will open sessions: GLIBC_TUNABLES gains glibc.malloc.hugetlb=1 (and arena_max=1,
- * unless it sets one) unless it sets hugetlb already, DEMBED_HUGE_PAGES is "0", or the kernel's mode makes the advice moot ("always", "never", not Linux).
+ * unless it sets one), except when it sets hugetlb already, DEMBED_HUGE_PAGES is "0", or the kernel's mode makes the
+ * advice moot ("always", "never", not Linux).
  */
 export function withHugePages(env: NodeJS.ProcessEnv, mode: string | undefined = transparentHugePages()): NodeJS.ProcessEnv {
   const choice = env.DEMBED_HUGE_PAGES ?? "auto";

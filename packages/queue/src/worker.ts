@@ -65,9 +65,9 @@ async function processShard(job: Job, encoderFor: EncoderLease, name: string): P
   return { worker: name, texts: rows.length, tokens, ms: performance.now() - started, reused: false };
 }
 
-/** A batch that throws is retried text by text, so the failure names the input that causes it. */
 const encodeOptions = (data: ShardJobData) => ({ role: data.key.role, ...(data.key.instruction ? { instruction: data.key.instruction } : {}) });
 
+/** A batch that throws is retried text by text, so the failure names the input that causes it. */
 async function encodeNamingCulprit(encoder: TextEncoder, texts: string[], data: ShardJobData, offset: number) {
   const options = encodeOptions(data);
   try {

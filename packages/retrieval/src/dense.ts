@@ -46,8 +46,8 @@ export class DenseSearcher {
   private readonly similarity: Similarity;
   private readonly blockSize: number;
   private readonly block: Float32Array; // [blockSize, dim]
-  /** The async path's two blocks: one is packed while the scorer reads the other. */
-  private readonly lent: Float32Array[] = [];
+  /** The async path's two blocks, the first being `block`: one is packed while the scorer reads the other. */
+  private readonly lent: Float32Array[];
   private scores = new Float64Array(0);
   private docsSeen = 0;
   private readonly makeScorer: DenseSearchOptions["scorer"];
@@ -74,6 +74,7 @@ export class DenseSearcher {
     this.heaps = ids.map(() => new TopK(options.k));
     this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.block = new Float32Array(Math.min(this.blockSize, 1 << 20) * this.dim);
+    this.lent = [this.block];
     this.queryIds = ids;
     this.makeScorer = options.scorer;
   }
