@@ -20,9 +20,11 @@ const GIB = 1024 ** 3;
 export const gib = (bytes: number): string => (bytes / GIB).toFixed(bytes < GIB ? 2 : 1);
 
 /** Bytes per stored element of each layer projection, by format. */
-// int: codes + float32 scale + zero point per block of 32 (1.16 and 0.64 bytes) plus what ORT's pre-packed copies add,
-// fitted to big-model.ts's warm-cache peaks (28-layer Dream-7B shape: int8 9.00 GiB, int4 5.78 GiB at 1 × 512).
-const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.25, int4: 0.72 };
+// int: codes + float32 scale + zero point per block of 32 (1.16 and 0.64 bytes), plus, for int8's int8 compute, the
+// scales and block sums ORT pre-packs beside the codes; fitted to big-model.ts's warm-cache peaks (28-layer Dream-7B
+// shape, 1 × 512: int8 9.00 GiB; int4 (fp32 compute, nothing added) 4.24 GiB, under this plan's 5.5 GiB because the
+// embedding table is only read where a text's tokens point).
+const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.25, int4: 0.64 };
 /** Node, ORT and the tokenizer before any weight: measured ≈ 0.35 GiB. */
 const BASELINE_BYTES = 0.4 * GIB;
 
