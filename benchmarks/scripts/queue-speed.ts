@@ -6,6 +6,9 @@
 // Prints wall seconds, texts/s, tokens/s, peak RSS of the largest process, the queue's overhead per shard, and, for the
 // 0.5B shape, the fraction of the machine's matmul ceiling (matmul-ceiling.ts) the run reaches.
 //   npx tsx benchmarks/scripts/queue-speed.ts [--model tiny|qwen2-0.5b] [--docs 1000] [--words 120]
+//                                             [--runs single,queue1,queue2,small] [--repeat 1]
+// --repeat N runs the chosen runs N times, interleaved (single, queue1, single, queue1, …), and compares means: on a VM
+// whose speed drifts, pairs taken side by side are what make a few-percent overhead visible.
 // Needs redis-server (apt-get install redis-server); the script starts its own on a free loopback port.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     docs: { type: "string", default: "1000" },
     words: { type: "string", default: "120" },
     "batch-size": { type: "string", default: "8" },
+    runs: { type: "string", default: "single,queue1,queue2,small" },
+    repeat: { type: "string", default: "1" },
   },
 });
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -87,36 +92,65 @@ async function main(): Promise<void> {
   const common = ["embed", "--model", model, "--input", input, "--no-progress", "--batch-size", values["batch-size"]!];
   const queue = `redis://127.0.0.1:${port}`;
   console.log(`${values.model}, ${docs} docs × ${values.words} words (${tokens} tokens), ${cores} cores; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-  const runs: Run[] = [];
+  const chosen = values.runs!.split(",");
+  const known = ["single", "queue1", "queue2", "small"];
+  const unknown = chosen.filter((r) => !known.includes(r));
+  if (unknown.length > 0 || !chosen.includes("single")) throw new Error(`--runs: a list of ${known.join(", ")} that includes single; got ${values.runs}`);
+  const repeat = Number(values.repeat);
+  // Many small shards: the time per extra shard is the queue's cost per shard, apart from start-up.
+  const small = String(2 * Number(values["batch-size"]));
+  const variants: Record<string, { label: string; args: (n: number) => string[] }> = {
+    single: { label: "single", args: (n) => ["--out", join(work, `single-${n}.jsonl`)] },
+    queue1: { label: "queue×1", args: (n) => ["--out", join(work, `q1-${n}.jsonl`), "--cache", join(work, `c1-${n}`), "--queue", queue, "--workers", "1"] },
+    queue2: { label: "queue×2", args: (n) => ["--out", join(work, `q2-${n}.jsonl`), "--cache", join(work, `c2-${n}`), "--queue", queue, "--workers", "2"] },
+    small: { label: "queue×1 small shards", args: (n) => ["--out", join(work, `q3-${n}.jsonl`), "--cache", join(work, `c3-${n}`), "--queue", queue, "--workers", "1", "--shard-texts", small] },
+  };
+  const runs = new Map<string, Run[]>(chosen.map((r) => [r, []]));
   try {
-    runs.push(await run("single", [...common, "--out", join(work, "single.jsonl")], {}));
-    runs.push(await run("queue×1", [...common, "--out", join(work, "q1.jsonl"), "--cache", join(work, "c1"), "--queue", queue, "--workers", "1"], {}));
-    runs.push(await run("queue×2", [...common, "--out", join(work, "q2.jsonl"), "--cache", join(work, "c2"), "--queue", queue, "--workers", "2"], {}));
-    // Many small shards: the time per extra shard is the queue's cost per shard, apart from start-up.
-    const small = String(2 * Number(values["batch-size"]));
-    runs.push(await run("queue×1 small shards", [...common, "--out", join(work, "q3.jsonl"), "--cache", join(work, "c3"), "--queue", queue, "--workers", "1", "--shard-texts", small], {}));
+    for (let n = 0; n < repeat; n++) {
+      for (const r of chosen) {
+        const result = await run(variants[r]!.label, [...common, ...variants[r]!.args(n)], {});
+        runs.get(r)!.push(result);
+        console.log(`  ${result.label} #${n + 1}: ${result.seconds.toFixed(1)} s (load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]})`);
+      }
+    }
   } finally {
     redis.kill();
   }
-  for (const f of ["q1", "q2", "q3"]) {
-    if (!readFileSync(join(work, `${f}.jsonl`)).equals(readFileSync(join(work, "single.jsonl")))) console.log(`WARNING: ${f}'s output differs from the single-process run`);
+  const reference = readFileSync(join(work, "single-0.jsonl"));
+  for (const [r, list] of runs) {
+    list.forEach((_, n) => {
+      const file = join(work, `${{ single: "single", queue1: "q1", queue2: "q2", small: "q3" }[r]}-${n}.jsonl`);
+      if (!readFileSync(file).equals(reference)) console.log(`WARNING: ${r} #${n + 1}'s output differs from the single-process run`);
+    });
   }
+  const mean = (list: Run[], f: (r: Run) => number) => list.reduce((s, r) => s + f(r), 0) / list.length;
   const ceiling = values.model === "tiny" ? undefined : await matmulCeiling(cores, 1);
   const flopsPerToken = 2 * QWEN_05B.num_hidden_layers * (896 * (896 + 128 + 128 + 896) + 3 * 896 * 4864);
-  console.log("run                    seconds   texts/s   tokens/s   peak RSS   vs single" + (ceiling ? "   of ceiling" : ""));
-  const single = runs[0]!;
-  for (const r of runs) {
-    const tps = tokens / r.seconds;
+  console.log(`run                    seconds${repeat > 1 ? ` (mean of ${repeat})` : ""}   texts/s   tokens/s   peak RSS   vs single` + (ceiling ? "   of ceiling" : ""));
+  const single = mean(runs.get("single")!, (r) => r.seconds);
+  for (const [r, list] of runs) {
+    const seconds = mean(list, (x) => x.seconds);
+    const tps = tokens / seconds;
     const frac = ceiling ? `   ${((100 * tps * flopsPerToken) / 1e9 / ceiling).toFixed(0).padStart(9)}%` : "";
-    console.log(`${r.label.padEnd(21)} ${r.seconds.toFixed(1).padStart(8)} ${(docs / r.seconds).toFixed(1).padStart(9)} ${tps.toFixed(0).padStart(10)} ${`${r.peakRssGiB.toFixed(2)} GiB`.padStart(10)} ${`${(single.seconds / r.seconds).toFixed(2)}×`.padStart(11)}${frac}`);
+    const spread = list.length > 1 ? ` (${list.map((x) => x.seconds.toFixed(1)).join(" / ")})` : "";
+    console.log(`${variants[r]!.label.padEnd(21)} ${seconds.toFixed(1).padStart(8)} ${(docs / seconds).toFixed(1).padStart(9)} ${tps.toFixed(0).padStart(10)} ${`${Math.max(...list.map((x) => x.peakRssGiB)).toFixed(2)} GiB`.padStart(10)} ${`${(single / seconds).toFixed(2)}×`.padStart(11)}${frac}${spread}`);
   }
-  const q1 = runs[1]!;
-  const q3 = runs[3]!;
-  const perShard = (q3.seconds - q1.seconds) / Math.max(1, q3.shards - q1.shards);
-  const fixed = q1.seconds - single.seconds - perShard * q1.shards;
-  console.log(`queue overhead (queue×1 − single): ${(q1.seconds - single.seconds).toFixed(2)} s, ${((100 * (q1.seconds - single.seconds)) / single.seconds).toFixed(1)}% of single`);
-  console.log(`  per shard: ${(1000 * perShard).toFixed(1)} ms (${q3.shards} vs ${q1.shards} shards); fixed (worker start, model load beside the coordinator's, stop): ${fixed.toFixed(2)} s`);
-  console.log(`2 workers vs 1 (equal cores): ${(q1.seconds / runs[2]!.seconds).toFixed(2)}× ; load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  const q1 = runs.get("queue1");
+  if (q1) {
+    const q1Seconds = mean(q1, (r) => r.seconds);
+    console.log(`queue overhead (queue×1 − single): ${(q1Seconds - single).toFixed(2)} s, ${((100 * (q1Seconds - single)) / single).toFixed(1)}% of single`);
+    const q3 = runs.get("small");
+    if (q3 && mean(q3, (r) => r.shards) <= mean(q1, (r) => r.shards)) console.log(`  per shard: not measured (small shards made no more shards than the default at ${docs} docs)`);
+    else if (q3) {
+      const perShard = (mean(q3, (r) => r.seconds) - q1Seconds) / Math.max(1, mean(q3, (r) => r.shards) - mean(q1, (r) => r.shards));
+      const fixed = q1Seconds - single - perShard * mean(q1, (r) => r.shards);
+      console.log(`  per shard: ${(1000 * perShard).toFixed(1)} ms (${q3[0]!.shards} vs ${q1[0]!.shards} shards); fixed (worker start, model load beside the coordinator's, stop): ${fixed.toFixed(2)} s`);
+    }
+    const q2 = runs.get("queue2");
+    if (q2) console.log(`2 workers vs 1 (equal cores): ${(q1Seconds / mean(q2, (r) => r.seconds)).toFixed(2)}×`);
+  }
+  console.log(`load after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (ceiling) console.log(`matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s (${cores} threads)`);
   rmSync(work, { recursive: true, force: true });
 }

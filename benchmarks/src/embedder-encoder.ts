@@ -1,6 +1,6 @@
 // @dembed/models' Embedder as a benchmark TextEncoder: the role picks the token limit (queries and documents may have
 // been trained at different lengths), and everything that changes the vectors goes into the cache key and the record.
-import type { Embedder } from "@dembed/models";
+import type { Embedder, EmbedderDescription } from "@dembed/models";
 import type { TextEncoder } from "./encoder.js";
 import { TokenizeAhead } from "./tokenize-ahead.js";
 
@@ -30,16 +30,16 @@ export interface EmbedderEncoderInfo {
   };
 }
 
-type EmbedderLike = Pick<Embedder, "encodeDetailed" | "tokenize" | "dispose" | "pooling" | "attention" | "skipInstruction" | "promptTemplate"> & {
-  readonly model: { readonly dir: string };
-};
+type EmbedderLike = Pick<Embedder, "encodeDetailed" | "tokenize" | "dispose"> & Described;
+/** The part of an Embedder (or of `Embedder.describe`'s answer) that decides its vectors. */
+type Described = Pick<EmbedderDescription, "pooling" | "attention" | "skipInstruction" | "promptTemplate"> & { readonly model: { readonly dir: string } };
 
 /** "512", or "query 64 / document 512" when the two differ. */
 export function maxLengthLabel(m: EmbedderEncoderInfo["maxLength"]): number | string {
   return m.query === m.document ? m.query : `query ${m.query} / document ${m.document}`;
 }
 
-export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInfo): TextEncoder {
+function keyAndRecord(embedder: Described, info: EmbedderEncoderInfo): Pick<TextEncoder, "cacheKey" | "describe"> {
   const settings = {
     pooling: embedder.pooling,
     attention: embedder.attention,
@@ -66,10 +66,37 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
     // Raw pooled vectors are other vectors; normalized ones keep the keys caches already have.
     ...(info.normalize === false ? { normalize: "false" } : {}),
   };
+  return {
+    cacheKey,
+    describe: () => ({
+      model: info.label ?? info.model,
+      modelDir: embedder.model.dir,
+      adapter: info.adapter?.dir ?? null,
+      adapterFingerprint: info.adapter?.fingerprint ?? null,
+      settingsFromAdapter: info.adapter ? [...info.adapter.settingsFromAdapter] : null,
+      ...settings,
+      device: info.device,
+      ortVersion: info.ortVersion,
+    }),
+  };
+}
+
+/**
+ * The encoder a job-queue coordinator holds: the cache key and record of the model the workers load, from
+ * `Embedder.describe`, with nothing to run. Every text goes to the workers, so `encode` is a mistake.
+ */
+export function describedEncoder(description: Described, info: EmbedderEncoderInfo): TextEncoder {
+  return {
+    ...keyAndRecord(description, info),
+    encode: () => Promise.reject(new Error(`${info.model}: this encoder only describes the model (the queue's workers embed); embed through embedTexts with a shard runner`)),
+  };
+}
+
+export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInfo): TextEncoder {
   const maxLengthFor = (role: "query" | "document") => (role === "query" ? info.maxLength.query : info.maxLength.document);
   const ahead = new TokenizeAhead((texts, instruction, maxLength) => embedder.tokenize(texts, instruction, maxLength));
   return {
-    cacheKey,
+    ...keyAndRecord(embedder, info),
     plan: (texts, options) => ahead.setPlan(texts, options, maxLengthFor(options.role)),
     async encode(texts, options) {
       const maxLength = maxLengthFor(options.role);
@@ -100,15 +127,5 @@ export function embedderEncoder(embedder: EmbedderLike, info: EmbedderEncoderInf
       };
     },
     dispose: () => embedder.dispose(),
-    describe: () => ({
-      model: info.label ?? info.model,
-      modelDir: embedder.model.dir,
-      adapter: info.adapter?.dir ?? null,
-      adapterFingerprint: info.adapter?.fingerprint ?? null,
-      settingsFromAdapter: info.adapter ? [...info.adapter.settingsFromAdapter] : null,
-      ...settings,
-      device: info.device,
-      ortVersion: info.ortVersion,
-    }),
   };
 }

@@ -3,7 +3,7 @@ export { BENCHMARKS, LAYOUTS, benchmarkDefinition, isBenchmarkName, mtebTaskName
 export type { BenchmarkName, BenchmarkDefinition, TaskDefinition, PublishedScores, DataSource, Layout } from "./tasks.js";
 export type { TextEncoder, EncodeOptions, EncodeResult, EncodeSeconds, Role } from "./encoder.js";
 export { HashingEncoder, type HashingEncoderOptions } from "./encoder.js";
-export { embedderEncoder, maxLengthLabel, type EmbedderEncoderInfo } from "./embedder-encoder.js";
+export { describedEncoder, embedderEncoder, maxLengthLabel, type EmbedderEncoderInfo } from "./embedder-encoder.js";
 export { EmbeddingCache, cacheKeyFolder, canonicalJson, readShardIds, textHash, writeCacheShard, type CacheKey, type CacheRow } from "./cache.js";
 export { embedTexts, type EmbedOptions, type EmbedResult, type EmbedStats, type ShardRequest, type ShardRunner } from "./embed.js";
 export { generatePasskey, generateNeedle, LONGEMBED_CONTEXT_LENGTHS, type SyntheticOptions } from "./generate/synthetic.js";

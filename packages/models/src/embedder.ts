@@ -8,7 +8,7 @@ import type { ComputeDtype } from "./graph/inputs.js";
 import { loadModel, type LoadedModel } from "./model.js";
 import type { ResolveOptions } from "./resolve.js";
 import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
-import { prepareWeights } from "./load-weights.js";
+import { planModelWeights, prepareWeights } from "./load-weights.js";
 import type { QuantizeProgress } from "./quantized.js";
 import { availableMemory, fittingBatch, type WeightChoice, type WeightFormat } from "./weight-format.js";
 import { encodeForEmbedding, loadTokenizer, padBatch, profileWithTemplate, type EncodedBatch, type EncodedRows, type Tokenizer, type TokenizerProfile } from "./tokenizer/index.js";
@@ -95,7 +95,21 @@ export interface EncodeResult {
   readonly seconds: { readonly tokenize: number; readonly model: number; readonly pooling: number };
 }
 
-export class Embedder {
+/**
+ * What decides an Embedder's vectors, short of running it: a job-queue coordinator keys its cache by this while the
+ * workers load the real thing. An Embedder is one too.
+ */
+export interface EmbedderDescription {
+  readonly model: LoadedModel;
+  readonly pooling: PoolingMode;
+  readonly attention: AttentionMode;
+  readonly skipInstruction: boolean;
+  readonly promptTemplate: string | undefined;
+  /** What --weights resolved to (auto: by this machine's memory plan). */
+  readonly weightFormat: WeightFormat;
+}
+
+export class Embedder implements EmbedderDescription {
   readonly pooling: PoolingMode;
   readonly maxLength: number;
   readonly skipInstruction: boolean;
@@ -129,7 +143,6 @@ export class Embedder {
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       ...(options.onLoadProgress ? { onProgress: options.onLoadProgress } : {}),
     });
-    const tokenizer = options.tokenizer ?? (await loadTokenizer(model.dir));
     const session = new DecoderSession(model, {
       attention: options.attention,
       kernel: options.kernel,
@@ -143,7 +156,37 @@ export class Embedder {
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       logger: options.logger,
     });
+    // In a worker thread, ORT pre-packs the weights while this thread loads the tokenizer (≈ 1 s for Qwen's).
+    if (options.worker) session.prepare();
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = options.tokenizer ?? (await loadTokenizer(model.dir));
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
     return new Embedder(model, tokenizer, session, options, prepared.format, prepared.plan.estimate.total - prepared.plan.estimate.activations);
+  }
+
+  /**
+   * The Embedder `load` would give, described without loading the tokenizer, quantizing or opening a session: the
+   * model's config and weight headers and the memory plan (so `auto` resolves, and a plan that cannot fit refuses).
+   */
+  static async describe(ref: string, options: Omit<EmbedderOptions, "onLoadProgress"> = {}): Promise<EmbedderDescription> {
+    const model = await loadModel(ref, options.resolve);
+    const plan = planModelWeights(model, options.weights ?? "auto", {
+      maxLength: options.maxLength ?? 512,
+      ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    });
+    return {
+      model,
+      pooling: options.pooling ?? "mean",
+      attention: options.attention ?? model.spec.defaultAttention,
+      skipInstruction: options.skipInstruction ?? true,
+      promptTemplate: options.promptTemplate,
+      weightFormat: plan.format,
+    };
   }
 
   /** Embedding size (the model's hidden size). */
@@ -171,7 +214,12 @@ export class Embedder {
     }
     const seconds = { tokenize: (performance.now() - tokenizeStart) / 1000, model: 0, pooling: 0 };
     const longest = encoded.rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
-    // The weights are resident by now: what the OS reports is what activations can have; a given budget shares with them.
+    // Once the session is open its weights are resident, and what the OS reports is what activations can have; a
+    // given budget shares with them.
+    const opening = performance.now();
+    this.session.prepare();
+    await this.session.opened();
+    seconds.model += (performance.now() - opening) / 1000; // as when the first forward opened it
     const available = this.options.memoryBytes !== undefined ? Math.max(0, this.options.memoryBytes - this.fixedBytes) : availableMemory();
     const batchSize = fittingBatch({ config: this.model.spec.config, batch: requested, length: longest }, available);
     if (batchSize < requested) {

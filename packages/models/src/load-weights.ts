@@ -23,7 +23,8 @@ export interface PrepareWeightsOptions {
   readonly onProgress?: (p: QuantizeProgress) => void;
 }
 
-export async function prepareWeights(model: LoadedModel, choice: WeightChoice, options: PrepareWeightsOptions): Promise<PreparedWeights> {
+/** The memory plan for `choice` on this model (what auto resolves to), refusing what cannot be kept; reads no weight. */
+export function planModelWeights(model: LoadedModel, choice: WeightChoice, options: Omit<PrepareWeightsOptions, "cacheDir" | "onProgress">): WeightPlan {
   const stored = weightDtype(model.weights);
   const storedBytes = stored === "F32" || stored === "mixed" ? 4 : 2;
   if (choice === "bf16" && storedBytes !== 2) {
@@ -32,6 +33,11 @@ export async function prepareWeights(model: LoadedModel, choice: WeightChoice, o
   const name = model.ref.split("/").pop() || model.ref;
   const plan = planWeights(name, choice, { config: model.spec.config, storedBytes, batch: 1, length: options.maxLength }, options.availableBytes);
   if (choice === "auto") options.onNotice?.(plan.reason);
+  return plan;
+}
+
+export async function prepareWeights(model: LoadedModel, choice: WeightChoice, options: PrepareWeightsOptions): Promise<PreparedWeights> {
+  const plan = planModelWeights(model, choice, options);
   if (plan.format !== "int8" && plan.format !== "int4") return { format: plan.format, plan };
   const bits = plan.format === "int8" ? 8 : 4;
   const quantized = await quantizedLinears(model.weights, bits, {

@@ -99,4 +99,20 @@ describe("Embedder", () => {
     const rows = embedder.tokenize(TEXTS.slice(1), INSTRUCTION);
     await expect(embedder.encodeDetailed(TEXTS, { ...options, tokenized: rows })).rejects.toThrow(/4 tokenized rows given for 5 inputs/);
   });
+
+  it("with ORT in a worker thread, starts opening the session while loading the tokenizer; vectors unchanged", async () => {
+    const notices: string[] = [];
+    const early = await Embedder.load(dir, { maxLength: 64, threads: 1, worker: true, onNotice: (m) => notices.push(m), tokenizer: embedder.tokenizer });
+    try {
+      expect(notices.some((m) => /^loading 2 layers into ONNX Runtime \(flash:bidirectional/.test(m))).toBe(true); // before any encode
+      expect(await early.encode(TEXTS, { instruction: INSTRUCTION })).toEqual(await embedder.encode(TEXTS, { instruction: INSTRUCTION }));
+      expect(notices.filter((m) => /^loading/.test(m))).toHaveLength(1); // encode used the session opened at load
+    } finally {
+      await early.dispose();
+    }
+    const lazy: string[] = [];
+    const onFirstEncode = await Embedder.load(dir, { maxLength: 64, threads: 1, onNotice: (m) => lazy.push(m), tokenizer: embedder.tokenizer });
+    expect(lazy.some((m) => /^loading/.test(m))).toBe(false);
+    await onFirstEncode.dispose();
+  });
 });

@@ -45,6 +45,8 @@ export class QueueCoordinator implements ShardRunner {
   private readonly tallies = new Map<string, WorkerTally>();
   private outageSince: number | undefined;
   private closed = false;
+  /** Ends the current wait early: a shard was acked, so its file is in the folder. */
+  private wake: (() => void) | undefined;
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -59,7 +61,10 @@ export class QueueCoordinator implements ShardRunner {
     };
     queue.on("error", onError);
     events.on("error", onError);
-    events.on("completed", ({ returnvalue }) => this.tally(returnvalue));
+    events.on("completed", ({ returnvalue }) => {
+      this.tally(returnvalue);
+      this.wake?.();
+    });
   }
 
   /** Checks the address within a few seconds, then opens the queue. */
@@ -113,7 +118,14 @@ export class QueueCoordinator implements ShardRunner {
           firstLook = false;
         }
       }
-      await sleep(this.options.pollMs ?? 250);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs ?? 250);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
       request.refresh();
       for (const [name, shard] of pending) {
         if (isDone(shard)) {
@@ -227,4 +239,3 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -82,4 +82,16 @@ describe("HnswSearcher", () => {
     expect(() => searcher.addDocuments(docs)).toThrow(/used after release/);
     expect(describeHnsw({})).toBe("hnsw (usearch, M 32, efConstruction 128, ef max(512, 2k), f16)");
   });
+
+  it("builds the same graph every time on one thread, near-duplicate documents included", () => {
+    // Near-duplicates (a passkey haystack differs in a few tokens) are where graph order matters most.
+    const base = clustered(3_000, 32, 3, 0.01, 11, "n");
+    const queries = clustered(20, 32, 3, 0.05, 12, "q");
+    const once = () => {
+      const searcher = new HnswSearcher(queries, { k: 50, threads: 1, expansionSearch: 64 });
+      for (let start = 0; start < base.ids.length; start += 500) searcher.addDocuments({ ids: base.ids.slice(start, start + 500), vectors: base.vectors.slice(start, start + 500) });
+      return JSON.stringify(searcher.run());
+    };
+    expect(once()).toBe(once());
+  });
 });

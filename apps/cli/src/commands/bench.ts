@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import {
   BENCHMARKS,
   bm25System,
+  describedEncoder,
   embedderEncoder,
   isBenchmarkName,
   runBenchmark,
@@ -115,7 +116,12 @@ export interface EncoderSpec {
  * adapter path and content hash, pooling, attention, instruction pooling, template, max length, dtype), so the
  * embedding cache never mixes two settings.
  */
-export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TextEncoder> {
+/**
+ * The encoder a spec describes. `queued`: the coordinator of a queued run, whose workers embed every text; it only
+ * needs the cache key, so it reads the model's config and weight headers and plans memory, but loads no tokenizer,
+ * quantizes nothing and opens no session (which would compete with the workers starting beside it).
+ */
+export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`), { queued = false } = {}): Promise<TextEncoder> {
   // Loaded lazily: a BM25-only run never starts onnxruntime.
   const { Embedder, parseTinyRef } = await import("@dembed/models");
   const lora = await import("@dembed/lora");
@@ -134,16 +140,16 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     { pooling: "mean", maxLength: DEFAULTS.maxLength },
   );
   if (adapter) log(lora.settingSourcesLine(adapter, settings));
-  const embedder = await Embedder.load(ref, {
+  const options = {
     device: spec.device,
     worker: true,
     ...lora.embedderSettingOptions(settings),
     ...(spec.dtype ? { dtype: spec.dtype } : {}),
     ...(adapter ? { adapter: adapter.linear } : {}),
     weights: spec.weights ?? "auto",
-    onNotice: (m) => log(`${spec.model}: ${m}`),
-    onLoadProgress: loadProgressLine(spec.model),
-  });
+    onNotice: (m: string) => log(`${spec.model}: ${m}`),
+  } as const;
+  const embedder = queued ? await Embedder.describe(ref, options) : await Embedder.load(ref, { ...options, onLoadProgress: loadProgressLine(spec.model) });
   const dir = embedder.model.dir;
   // Weight files by size and mtime: a re-downloaded or retrained checkpoint gets a new cache key.
   const weights = readdirSync(dir)
@@ -151,7 +157,7 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     .sort()
     .map((f) => `${f}:${statSync(join(dir, f)).size}:${Math.floor(statSync(join(dir, f)).mtimeMs)}`)
     .join(",");
-  return embedderEncoder(embedder, {
+  const info = {
     model: spec.model,
     ...(tinyArch !== undefined ? { label: `tiny ${tinyArch} (random weights, untrained)` } : {}),
     weights,
@@ -162,7 +168,8 @@ export async function makeEncoder(spec: EncoderSpec, log: (line: string) => void
     ortVersion: ortVersion(),
     ...(spec.normalize === false ? { normalize: false } : {}),
     ...(adapter ? { adapter: { dir: adapter.dir, fingerprint: adapter.fingerprint, settingsFromAdapter: settings.fromAdapter } } : {}),
-  });
+  };
+  return embedder instanceof Embedder ? embedderEncoder(embedder, info) : describedEncoder(embedder, info);
 }
 
 /** onnxruntime-node's version, read from the package @dembed/onnx depends on. */
@@ -284,6 +291,17 @@ export async function runFromOptions(options: EvalConfig, work: Array<{ benchmar
   }
 }
 
+/**
+ * HNSW builds with the threads ORT may use ($DEMBED_THREADS, else every CPU). Threads insert in a varying order, so
+ * only a one-thread build gives the same graph, and so the same approximate ranking, every time.
+ */
+function hnswThreads(): { threads?: number } {
+  const given = process.env.DEMBED_THREADS;
+  if (given === undefined || given === "") return {};
+  if (!/^[1-9]\d*$/.test(given)) throw new Error(`DEMBED_THREADS must be a positive integer, got ${JSON.stringify(given)}`);
+  return { threads: Number(given) };
+}
+
 /** The encoder settings of a model reference under these options. */
 function specFor(model: string, options: EvalConfig): EncoderSpec {
   const spec: EncoderSpec = { model, batchSize: options.batchSize ?? DEFAULTS.batchSize, device: options.device ?? "cpu" };
@@ -308,7 +326,7 @@ async function addSystems(systems: System[], models: string[], options: EvalConf
     try {
       // Queued: workers rebuild the encoder from these settings, so paths in them must mean the same everywhere.
       const settings = queue ? portableSpec(specFor(model, options)) : specFor(model, options);
-      const encoder = await makeEncoder(settings);
+      const encoder = await makeEncoder(settings, undefined, { queued: queue !== undefined });
       const sharded = queue ? await queue.coordinatorFor(settings) : undefined;
       systems.push({ kind: "dense", name: /^tiny(:|$)/.test(model) ? `${model} (untrained)` : model, encoder, ...(sharded ? { sharded } : {}) });
     } catch (err) {
@@ -359,7 +377,7 @@ async function runWork(
           // run never starts ORT.
           scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
           ...(options.index ? { index: options.index } : {}),
-          ...(options.hnswEf ? { hnsw: { expansionSearch: options.hnswEf } } : {}),
+          ...(options.index === "hnsw" ? { hnsw: { ...(options.hnswEf ? { expansionSearch: options.hnswEf } : {}), ...hnswThreads() } } : {}),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
           ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
           progress: progress.reporter,

@@ -136,7 +136,7 @@ async function embedQueued(flags: EmbedFlags & QueueFlags, lines: readonly Input
   }
   const { embedTexts } = await import("@dembed/benchmarks");
   const { makeEncoder } = await import("./bench.js");
-  const encoder = await makeEncoder(spec, (l) => process.stderr.write(`embed: ${l}\n`));
+  const encoder = await makeEncoder(spec, (l) => process.stderr.write(`embed: ${l}\n`), { queued: true });
   try {
     const sharded = await queue.coordinatorFor(spec);
     const groups = new Map<string, number[]>();

@@ -107,6 +107,21 @@ export class DecoderSession {
     return { dims: [b, t, hidden], data: out };
   }
 
+  /**
+   * Starts opening the session `run` will use for rows padded at one end, so the caller can do other work (load the
+   * tokenizer) while ORT pre-packs the weights; `run` then waits for it. A failure shows at `run`.
+   */
+  prepare(mode: AttentionMode = this.attention): void {
+    if (this.released) return;
+    const key: GraphKey = this.kernel === "auto" || this.kernel === "flash" ? `flash:${mode}` : `${this.kernel}:runtime`;
+    this.session(key).catch(() => undefined);
+  }
+
+  /** Settles when every session being opened is open (its weights resident); rejects with a failure to open one. */
+  async opened(): Promise<void> {
+    await Promise.all(this.sessions.values());
+  }
+
   private async forward(key: GraphKey, batch: InputBatch, extra: Record<string, Tensor>): Promise<Float32Array> {
     const session = await this.session(key);
     const feeds: Record<string, Tensor> = {
