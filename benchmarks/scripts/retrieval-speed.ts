@@ -6,9 +6,11 @@
  *    100k docs); documents stream through in blocks (--block, default 1,024 as in the CLI), never held whole. Then HNSW
  *    (usearch) at its defaults, with recall@100 against the exact ranking of the same run. GFLOP/s is
  *    2·queries·docs·dim over the time in the searcher (generation and the ORT session's creation excluded).
+ *    "ort-f16" and "ort-int8" search the corpus as `--corpus-storage f16|int8` keeps it (each vector rounded as the
+ *    embedding cache stores it, outside the timing), with recall@100 against "ort"'s fp32 ranking.
  * 2. BM25 indexing and search on generated needle text.
  * Run: npx tsx benchmarks/scripts/retrieval-speed.ts [--docs 10000,100000,1000000] [--dim 1024] [--queries 100] [--block 1024]
- *      [--methods ort,ort-fed,scalar,hnsw]   (recall and overlap are against "ort", so keep it first)
+ *      [--methods ort,ort-fed,scalar,hnsw,ort-f16,ort-int8]   (recall and overlap are against "ort", so keep it first)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createDotScorer } from "@dembed/onnx";
-import { Bm25Index, DenseSearcher, HnswSearcher, describeHnsw } from "@dembed/retrieval";
+import { Bm25Index, DenseSearcher, HnswSearcher, describeHnsw, storedVector } from "@dembed/retrieval";
 import { generateNeedle } from "../src/generate/synthetic.js";
 import { matmulCeiling, measureMatmul } from "./matmul-ceiling.js";
 
@@ -38,7 +40,7 @@ const blockSize = Number(values.block);
 const K = 100;
 const CHUNK = 16_384;
 const CLUSTERS = 2000;
-type Method = "ort" | "ort-fed" | "scalar" | "hnsw";
+type Method = "ort" | "ort-fed" | "scalar" | "hnsw" | "ort-f16" | "ort-int8";
 
 /**
  * Deterministic clustered vectors: row i is centre (i mod CLUSTERS) plus uniform noise, the same rows whatever the
@@ -82,7 +84,9 @@ async function runCase(docCount: number, method: Method, out: string): Promise<v
   if (fed) await measureMatmul({ m: 512, k: 896, n: 4864, seconds: 3 });
   for (let start = 0; start < docCount; start += CHUNK) {
     const count = Math.min(CHUNK, docCount - start);
-    const docs = { ids: Array.from({ length: count }, (_, r) => `d${start + r}`), vectors: fed?.slice(0, count) ?? rows(start, count, 0x85ebca6b) };
+    const generated = fed?.slice(0, count) ?? rows(start, count, 0x85ebca6b);
+    const storage = method === "ort-f16" ? "f16" : method === "ort-int8" ? "int8" : undefined;
+    const docs = { ids: Array.from({ length: count }, (_, r) => `d${start + r}`), vectors: storage ? generated.map((v) => storedVector(v, storage)) : generated };
     t = performance.now();
     await searcher.addDocumentsAsync(docs);
     addSeconds += (performance.now() - t) / 1000;
@@ -128,7 +132,8 @@ async function main(): Promise<void> {
           method === "hnsw"
             ? `build ${r.addSeconds.toFixed(1)} s (${(docCount / r.addSeconds).toFixed(0)} docs/s), search ${r.runSeconds.toFixed(2)} s, ${against(`recall@${K}`)}, ${memory}`
             : `${seconds.toFixed(2)} s (+ ${r.setupSeconds.toFixed(2)} s setup), ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling), ${memory}` +
-              (method === "scalar" ? `, ${against(`top-${K} overlap with ort's`)}` : "");
+              (method === "scalar" ? `, ${against(`top-${K} overlap with ort's`)}` : "") +
+              (method === "ort-f16" || method === "ort-int8" ? `, ${against(`recall@${K} against fp32 storage`)}` : "");
         console.log(`${String(docCount).padStart(8)} docs  ${method.padEnd(8)} ${line}`);
       }
     }

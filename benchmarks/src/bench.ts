@@ -154,6 +154,7 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       ...(options.settings?.brightProtocol ? { protocol: options.settings.brightProtocol } : {}),
       ...(options.settings?.followirScoring ? { followirScoring: options.settings.followirScoring } : {}),
       ...(options.settings?.index === "hnsw" && options.benchmark !== "followir" ? { approximateSearch: describeHnsw(options.settings.hnsw ?? {}) } : {}),
+      ...(options.settings?.corpusStorage && options.settings.corpusStorage !== "f32" ? { corpusStorage: options.settings.corpusStorage } : {}),
       ...(options.notes?.length ? { notes: options.notes } : {}),
       resultDirs: Object.fromEntries(runs.map((r) => [r.system.name, relative(dir, folders.get(r)!)])),
     }),

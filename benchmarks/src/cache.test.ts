@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
+import { storedVector } from "@dembed/retrieval";
 import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddingCache, textHash } from "./cache.js";
 import { embedTexts } from "./embed.js";
@@ -140,5 +141,77 @@ describe("embedTexts with the cache", () => {
 
   it("hashes texts with SHA-256", () => {
     expect(textHash("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+});
+
+/** Hashing vectors scaled by an irrational step, so fp16 and int8 storage really round them. */
+class FractionalEncoder extends HashingEncoder {
+  override async encode(texts: string[], options: EncodeOptions): Promise<EncodeResult> {
+    const result = await super.encode(texts, options);
+    return { ...result, embeddings: result.embeddings.map((v) => v.map((x, d) => x * Math.PI + Math.sin(d) * 1e-3)) };
+  }
+}
+
+describe("narrower corpus storage", () => {
+  const texts = Array.from({ length: 10 }, (_, i) => `text number ${i} about topic ${i % 3}`);
+
+  for (const storage of ["f16", "int8"] as const) {
+    it(`${storage}: shards hold ${storage} codes; fresh, cached and resumed runs return the same rounded vectors`, async () => {
+      const cacheDir = tempDir();
+      const uncached = await embedTexts(new FractionalEncoder({ dim: 16 }), texts, { role: "document", storage });
+      const exact = await embedTexts(new FractionalEncoder({ dim: 16 }), texts, { role: "document" });
+      uncached.vectors.forEach((v, i) => expect([...v]).toEqual([...storedVector(exact.vectors[i]!, storage)]));
+      expect(uncached.vectors.some((v, i) => v.some((x, d) => x !== exact.vectors[i]![d]))).toBe(true); // really rounded
+
+      const failing = new (class extends FractionalEncoder {
+        override async encode(t: string[], o: EncodeOptions): Promise<EncodeResult> {
+          if (this.calls === 2) throw new Error("interrupted");
+          return super.encode(t, o);
+        }
+      })({ dim: 16 });
+      await expect(embedTexts(failing, texts, { role: "document", batchSize: 3, cacheDir, storage })).rejects.toThrow("interrupted");
+      const resumed = await embedTexts(new FractionalEncoder({ dim: 16 }), texts, { role: "document", batchSize: 3, cacheDir, storage });
+      expect(resumed).toMatchObject({ cached: 6, encoded: 4 });
+      const cached = await embedTexts(new FractionalEncoder({ dim: 16 }), texts, { role: "document", batchSize: 3, cacheDir: `${cacheDir}/`, storage });
+      expect(cached).toMatchObject({ cached: 10, encoded: 0 });
+      for (const run of [resumed, cached]) expect(run.vectors.map((v) => [...v])).toEqual(uncached.vectors.map((v) => [...v]));
+
+      const [folder] = readdirSync(cacheDir);
+      const shard = readdirSync(join(cacheDir, folder!)).find((f) => f.endsWith(".arrow"))!;
+      const table = tableFromIPC(readFileSync(join(cacheDir, folder!, shard)));
+      const columns = table.schema.fields.map((f) => `${f.name}:${f.type}`);
+      expect(columns).toEqual(
+        storage === "f16"
+          ? ["id:Utf8", "embedding:FixedSizeList[16]<Float16>", "truncated:Bool"]
+          : ["id:Utf8", "embedding:FixedSizeList[16]<Int8>", "scale:Float32", "truncated:Bool"],
+      );
+      expect(JSON.parse(readFileSync(join(cacheDir, folder!, "key.json"), "utf8")).key.storage).toBe(storage);
+    });
+  }
+
+  it("keeps each width in its own folder, with fp32's folder unchanged, and moves aside a shard of another width", async () => {
+    const cacheDir = tempDir();
+    const encoder = new FractionalEncoder({ dim: 16 });
+    await embedTexts(encoder, texts, { role: "document", cacheDir });
+    const [f32Folder] = readdirSync(cacheDir);
+    expect(EmbeddingCache.open(cacheDir, { encoder: encoder.cacheKey, role: "document", instruction: "" }).dir).toBe(join(cacheDir, f32Folder!));
+    expect(await embedTexts(encoder, texts, { role: "document", cacheDir, storage: "int8" })).toMatchObject({ cached: 0, encoded: 10 });
+    const int8Folder = readdirSync(cacheDir).find((f) => f !== f32Folder)!;
+    const f32Shard = readdirSync(join(cacheDir, f32Folder!)).find((f) => f.endsWith(".arrow"))!;
+    writeFileSync(join(cacheDir, int8Folder, "shard-stray.arrow"), readFileSync(join(cacheDir, f32Folder!, f32Shard)));
+    const warnings: string[] = [];
+    const cache = EmbeddingCache.open(cacheDir, { encoder: encoder.cacheKey, role: "document", instruction: "", storage: "int8" }, { onWarning: (m) => warnings.push(m) });
+    expect(warnings.join("\n")).toMatch(/shard-stray\.arrow is damaged \(its embeddings are Float32 where this cache stores Int8 \(--corpus-storage int8\)\); moved to/);
+    expect(cache.size).toBe(10);
+  });
+
+  it("names the text whose vector cannot be stored", async () => {
+    const nan = new (class extends HashingEncoder {
+      override async encode(t: string[], o: EncodeOptions): Promise<EncodeResult> {
+        const result = await super.encode(t, o);
+        return { ...result, embeddings: result.embeddings.map((v, i) => (t[i] === "bad one" ? v.map(() => NaN) : v)) };
+      }
+    })({ dim: 4 });
+    await expect(embedTexts(nan, ["fine", "bad one"], { role: "document", storage: "int8" })).rejects.toThrow('vector storage: vector of text "bad one" has NaN at index 0');
   });
 });

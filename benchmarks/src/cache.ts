@@ -2,7 +2,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { pidAlive, tempOwnerPid } from "@dembed/files";
 import { join } from "node:path";
-import { Bool, Field, FixedSizeList, Float32, makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
+import { decodeRow, encodeRows, storedVector, type EncodedRows, type VectorStorage } from "@dembed/retrieval";
+import { Bool, Field, FixedSizeList, Float16, Float32, Int8, makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray, type Data, type DataType } from "apache-arrow";
 import { writeFileAtomic } from "./output/files.js";
 import type { Role } from "./encoder.js";
 
@@ -18,6 +19,8 @@ export interface CacheKey {
   encoder: Record<string, string | number>;
   role: Role;
   instruction: string;
+  /** How the vectors are stored, when not as fp32: a key of its own, so stored widths never mix in one folder. */
+  storage?: Exclude<VectorStorage, "f32">;
 }
 
 /** SHA-256 of the text, hex: the cache's row id. */
@@ -71,25 +74,58 @@ export function canonicalJson(value: unknown): string {
  * Writes rows as one shard file `shard-<name>.arrow` in a key folder (temp file + rename). Writers that name shards
  * by content (the job queue does) make a repeated write of the same rows a harmless overwrite.
  */
-export function writeCacheShard(dir: string, name: string, rows: readonly CacheRow[]): string {
+export function writeCacheShard(dir: string, name: string, rows: readonly CacheRow[], storage: VectorStorage = "f32"): string {
   if (rows.length === 0) throw new Error("embedding cache: a shard needs at least one row");
+  const encoded = encodeRows(rows.map((r) => r.vector), storage, rows.map((r) => r.id));
   const dim = rows[0]!.vector.length;
-  const values = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => {
-    if (r.vector.length !== dim) throw new Error(`embedding cache: vector for ${r.id} has ${r.vector.length} dims, the shard holds ${dim}`);
-    values.set(r.vector, i * dim);
-  });
-  const child = makeData({ type: new Float32(), length: values.length, data: values });
-  const listType = new FixedSizeList(dim, new Field("item", new Float32(), false));
+  const element = ELEMENT_TYPES[storage]();
+  // The element type follows `storage`, and encodeRows gave that storage's typed array.
+  const child = makeData({ type: element as Float32, length: encoded.values.length, data: encoded.values as Float32Array });
+  const listType = new FixedSizeList(dim, new Field("item", element, false));
   const embedding = makeVector(makeData({ type: listType, length: rows.length, nullCount: 0, child }));
   const table = new Table({
     id: vectorFromArray(rows.map((r) => r.id), new Utf8()),
     embedding,
+    ...(encoded.storage === "int8" ? { scale: makeVector(encoded.scales) } : {}),
     truncated: vectorFromArray(rows.map((r) => r.truncated), new Bool()),
   });
   const file = `shard-${name}${SHARD_SUFFIX}`;
   writeFileAtomic(join(dir, file), tableToIPC(table, "file"));
   return file;
+}
+
+const ELEMENT_TYPES: Record<VectorStorage, () => DataType> = { f32: () => new Float32(), f16: () => new Float16(), int8: () => new Int8() };
+
+/**
+ * Reads row vectors of a shard as fp32, whatever width they are stored at; a column that is not what `storage` writes
+ * is named as the problem. Rows are read from the Arrow buffers in place (record batch by batch), then widened.
+ */
+function rowReader(table: Table, storage: VectorStorage): ((row: number) => Float32Array) | string {
+  const embedding = table.getChild("embedding");
+  if (!table.getChild("id") || !(embedding?.type instanceof FixedSizeList)) return 'it lacks an "id" column or a fixed-size-list "embedding" column';
+  const dim = (embedding.type as FixedSizeList).listSize;
+  const element = (embedding.type as FixedSizeList).valueType;
+  if (element.toString() !== ELEMENT_TYPES[storage]().toString()) return `its embeddings are ${element} where this cache stores ${ELEMENT_TYPES[storage]()} (--corpus-storage ${storage})`;
+  const scale = table.getChild("scale");
+  if (storage === "int8" && String(scale?.type) !== "Float32") return 'its int8 embeddings have no float32 "scale" column';
+  const chunks: Array<{ first: number; data: Data }> = [];
+  let first = 0;
+  for (const data of embedding.data) {
+    const child = data.children[0];
+    const held = (child?.values?.length ?? 0) - (child?.offset ?? 0);
+    if (held < (data.offset + data.length) * dim) return `its embedding buffer holds ${held} values for ${data.length} rows of ${dim}`;
+    chunks.push({ first, data });
+    first += data.length;
+  }
+  if (storage === "int8" && scale!.length !== table.numRows) return `it has ${scale!.length} scales for ${table.numRows} rows`;
+  return (row) => {
+    const chunk = chunks.findLast((c) => c.first <= row)!;
+    const child = chunk.data.children[0]!;
+    const start = (chunk.data.offset + row - chunk.first) * dim + child.offset;
+    const values = (child.values as Float32Array | Uint16Array | Int8Array).subarray(start, start + dim);
+    const encoded = { storage, values, scales: Float32Array.of(storage === "int8" ? (scale!.get(row) as number) : 0) } as EncodedRows;
+    return decodeRow(encoded, 0, new Float32Array(dim));
+  };
 }
 
 /** Ids of a shard file, or undefined when it is missing or unreadable (a reader then treats the shard as not done). */
@@ -108,7 +144,8 @@ export function readShardIds(path: string): string[] | undefined {
  * An on-disk embedding cache: one folder per key (encoder settings, role, instruction), holding Arrow IPC files
  * ("Feather v2") with columns `id` (utf8, SHA-256 of the text), `embedding` (FixedSizeList<float32>[dim]) and
  * `truncated` (bool, null when the encoder did not say). pandas (`read_feather`), polars (`read_ipc`) and DuckDB read
- * them directly.
+ * them directly. A key with `storage` "f16" stores FixedSizeList<float16>; "int8" stores FixedSizeList<int8> and a
+ * float32 `scale` column (value = code × scale), a quarter of the bytes.
  *
  * Each shard is written to a temp file and renamed, so a crash leaves whole shards only; reopening after an interrupt
  * finds them and only the missing texts are embedded again. Shards are never rewritten: two processes sharing a key
@@ -120,7 +157,7 @@ export class EmbeddingCache {
   private readonly index = new Map<string, Location>();
   private readonly scanned = new Set<string>();
   private pending: Array<{ id: string; vector: Float32Array; truncated: boolean | null }> = [];
-  private loaded: { shard: string; table: Table } | undefined;
+  private loaded: { shard: string; read: (row: number) => Float32Array; truncated: (row: number) => boolean | null } | undefined;
   private dimension: number | undefined;
 
   private constructor(
@@ -128,6 +165,11 @@ export class EmbeddingCache {
     readonly key: CacheKey,
     readonly shardSize: number,
   ) {}
+
+  /** The width vectors are stored at (the key's `storage`, fp32 when absent). */
+  get storage(): VectorStorage {
+    return this.key.storage ?? "f32";
+  }
 
   /**
    * One instance per folder for this process: opening indexes every shard, so callers that embed a corpus chunk by
@@ -176,18 +218,12 @@ export class EmbeddingCache {
       if (loc) (byShard.get(loc.shard) ?? byShard.set(loc.shard, []).get(loc.shard)!).push({ id, row: loc.row });
     }
     for (const [shard, rows] of byShard) {
-      const table = this.table(shard);
-      const embedding = table.getChild("embedding")!;
-      const truncated = table.getChild("truncated");
-      for (const { id, row } of rows) {
-        const values = embedding.get(row) as { toArray(): Float32Array } | null;
-        if (!values) throw new Error(`embedding cache: ${join(this.dir, shard)} row ${row} has no embedding`);
-        out.set(id, { vector: Float32Array.from(values.toArray()), truncated: (truncated?.get(row) as boolean | null | undefined) ?? null });
-      }
+      const { read, truncated } = this.shard(shard);
+      for (const { id, row } of rows) out.set(id, { vector: read(row), truncated: truncated(row) });
     }
     if (this.pending.length > 0) {
       const wanted = new Set(ids);
-      for (const p of this.pending) if (wanted.has(p.id) && !out.has(p.id)) out.set(p.id, { vector: p.vector, truncated: p.truncated });
+      for (const p of this.pending) if (wanted.has(p.id) && !out.has(p.id)) out.set(p.id, { vector: storedVector(p.vector, this.storage), truncated: p.truncated });
     }
     return out;
   }
@@ -211,7 +247,7 @@ export class EmbeddingCache {
   }
 
   private writeShard(rows: Array<{ id: string; vector: Float32Array; truncated: boolean | null }>): void {
-    const name = writeCacheShard(this.dir, `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`, rows);
+    const name = writeCacheShard(this.dir, `${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString("hex")}`, rows, this.storage);
     this.scanned.add(name);
     rows.forEach((r, row) => this.index.set(r.id, { shard: name, row }));
   }
@@ -232,8 +268,8 @@ export class EmbeddingCache {
       let problem: string | undefined;
       try {
         table = tableFromIPC(readFileSync(path));
-        const columns = table.getChild("id") && table.getChild("embedding")?.type instanceof FixedSizeList;
-        if (!columns) problem = 'it lacks an "id" column or a fixed-size-list "embedding" column';
+        const reader = rowReader(table, this.storage);
+        if (typeof reader === "string") problem = reader;
         else if (table.numRows === 0 && statSync(path).size > 0) problem = "it has no readable rows";
       } catch (err) {
         problem = (err as Error).message;
@@ -257,9 +293,17 @@ export class EmbeddingCache {
   }
 
   /** The last shard read stays parsed, since lookups arrive in corpus order and mostly hit one shard in a row. */
-  private table(shard: string): Table {
-    if (this.loaded?.shard !== shard) this.loaded = { shard, table: tableFromIPC(readFileSync(join(this.dir, shard))) };
-    return this.loaded.table;
+  private shard(shard: string): NonNullable<EmbeddingCache["loaded"]> {
+    if (this.loaded?.shard !== shard) {
+      const path = join(this.dir, shard);
+      const table = tableFromIPC(readFileSync(path));
+      const read = rowReader(table, this.storage);
+      // Checked when the shard was indexed; a file changed since then is a problem to name, not to read around.
+      if (typeof read === "string") throw new Error(`embedding cache: shard ${path} changed since it was indexed: ${read}`);
+      const flags = table.getChild("truncated");
+      this.loaded = { shard, read, truncated: (row) => (flags?.get(row) as boolean | null | undefined) ?? null };
+    }
+    return this.loaded;
   }
 }
 

@@ -1,3 +1,4 @@
+import { storedVector, type VectorStorage } from "@dembed/retrieval";
 import { EmbeddingCache, textHash, type CacheKey } from "./cache.js";
 import type { Role, TextEncoder } from "./encoder.js";
 
@@ -37,6 +38,11 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Hands the missing texts to workers instead of this process's encoder (needs cacheDir). */
   sharded?: ShardRunner;
+  /**
+   * The width vectors are kept at (default f32). Narrower storage rounds every vector, fresh or cached, the same way,
+   * so a run that resumes from the cache returns exactly what an uncached run does.
+   */
+  storage?: VectorStorage;
 }
 
 export interface EmbedStats {
@@ -62,9 +68,9 @@ export async function embedTexts(encoder: TextEncoder, texts: readonly string[],
   const batchSize = options.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const instruction = options.instruction ?? "";
-  const cache = options.cacheDir
-    ? EmbeddingCache.shared(options.cacheDir, { encoder: encoder.cacheKey, role: options.role, instruction }, { shardSize: Math.max(batchSize, 256) })
-    : undefined;
+  const storage = options.storage ?? "f32";
+  const key: CacheKey = { encoder: encoder.cacheKey, role: options.role, instruction, ...(storage === "f32" ? {} : { storage }) };
+  const cache = options.cacheDir ? EmbeddingCache.shared(options.cacheDir, key, { shardSize: Math.max(batchSize, 256) }) : undefined;
 
   const hashes = texts.map(textHash);
   const unique = new Map<string, string>(); // hash → text
@@ -116,7 +122,7 @@ export async function embedTexts(encoder: TextEncoder, texts: readonly string[],
       if (result.embeddings.length !== batch.length) {
         throw new Error(`encoder returned ${result.embeddings.length} embeddings for ${batch.length} texts`);
       }
-      batch.forEach((h, i) => vectors.set(h, result.embeddings[i] as Float32Array));
+      batch.forEach((h, i) => vectors.set(h, storedVector(result.embeddings[i] as Float32Array, storage, `of text ${snippet(unique.get(h) as string)}`)));
       cache?.put(batch, result.embeddings, result.truncatedFlags);
       // Slow models: a partial shard is written every half minute, so an interrupt loses at most that much work.
       if (cache && Date.now() - lastFlush > FLUSH_INTERVAL_MS) {
@@ -134,6 +140,8 @@ export async function embedTexts(encoder: TextEncoder, texts: readonly string[],
   }
   return { ...stats, vectors: hashes.map((h) => vectors.get(h) as Float32Array) };
 }
+
+const snippet = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
 export function addStats(into: EmbedStats, more: EmbedStats): EmbedStats {
   into.cached += more.cached;

@@ -1,5 +1,5 @@
 import type { ShardRunner } from "./embed.js";
-import type { Bm25Options, DenseSearchOptions, HnswOptions, Similarity } from "@dembed/retrieval";
+import type { Bm25Options, DenseSearchOptions, HnswOptions, Similarity, VectorStorage } from "@dembed/retrieval";
 import type { TextEncoder } from "./encoder.js";
 
 /** A retrieval system under test: the BM25 baseline, or dense retrieval with an encoder. */
@@ -40,6 +40,11 @@ export interface RunSettings {
   /** How dense search finds each query's top k: "exact" (default) or an HNSW index (approximate; `hnsw` tunes it). */
   index?: "exact" | "hnsw";
   hnsw?: HnswOptions;
+  /**
+   * The width document vectors are kept at, in the embedding cache and in search (default f32); see
+   * @dembed/retrieval's storageErrorBound for what f16 and int8 cost per score.
+   */
+  corpusStorage?: VectorStorage;
   /** Documents kept per query (default 1000, enough for MAP@1000). */
   topK?: number;
   /** Documents embedded and scored per step, bounding memory (default 1024). */

@@ -31,6 +31,8 @@ export interface ReportInput {
   protocol?: BrightProtocol;
   /** How dense systems found their top k, when not by scoring every document (describeHnsw's text). */
   approximateSearch?: string;
+  /** The width document vectors were stored at, when narrower than fp32. */
+  corpusStorage?: "f16" | "int8";
   /** Per system name: its MTEB results folder relative to the report (`<model>/<revision>`). */
   resultDirs?: Record<string, string>;
   /** Where the run's time went, up to this report (see stages.ts). */
@@ -135,6 +137,8 @@ function stageSection(stages: readonly StageTime[], runSeconds: number | undefin
 }
 
 /** The markdown report: published numbers beside this run's, per-length detail, settings, data and warnings. */
+const STORAGE_TEXT = { f16: "fp16", int8: "int8 with a scale per vector" } as const;
+
 export function markdownReport(input: ReportInput): string {
   const def = benchmarkDefinition(input.benchmark);
   const taskIds = [...new Set(input.systems.flatMap((s) => s.results.map((r) => r.taskId)))];
@@ -167,6 +171,9 @@ export function markdownReport(input: ReportInput): string {
   out.push("## Scores (×100)", "", table(header, rows), "");
   if (input.approximateSearch !== undefined && input.systems.some((s) => s.system.kind === "dense")) {
     out.push(`Dense search: approximate, ${input.approximateSearch}; published numbers used exact search, so a small shortfall can be the index's.`, "");
+  }
+  if (input.corpusStorage !== undefined && input.systems.some((s) => s.system.kind === "dense")) {
+    out.push(`Document vectors: stored as ${STORAGE_TEXT[input.corpusStorage]}, so dense scores can differ from fp32 storage's (bound and measured recall in @dembed/retrieval's README).`, "");
   }
   if (protocol !== undefined) {
     const others = published.filter(foreign);

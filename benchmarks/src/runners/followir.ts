@@ -70,7 +70,12 @@ export async function runFollowIrTask(
     const needed = new Set(Object.values(task.topRanked).flat());
     const docs = task.corpus.filter((d) => needed.has(d.id));
     const dBar = progress.start(`${task.taskId} documents`, docs.length);
-    const docVectors = await embed(meter.encoder, docs.map((d) => d.text), { ...common, role: "document", onProgress: (done, total) => dBar.update(done, total) });
+    const docVectors = await embed(meter.encoder, docs.map((d) => d.text), {
+      ...common,
+      role: "document",
+      ...(settings.corpusStorage ? { storage: settings.corpusStorage } : {}),
+      onProgress: (done, total) => dBar.update(done, total),
+    });
     dBar.stop();
     const byId = new Map(docs.map((d, i) => [d.id, docVectors.vectors[i] as Float32Array]));
     const runs: Run[] = [];

@@ -79,7 +79,11 @@ async function denseRun(
   const dBar = progress.start(`${label} documents`, split.corpus.length);
   for (let start = 0; start < split.corpus.length; start += chunk) {
     const docs = split.corpus.slice(start, start + chunk);
-    const embedded = await embed(docs.map((d) => d.text), { role: "document", onProgress: (done) => dBar.update(start + done, split.corpus.length) });
+    const embedded = await embed(docs.map((d) => d.text), {
+      role: "document",
+      ...(settings.corpusStorage ? { storage: settings.corpusStorage } : {}),
+      onProgress: (done) => dBar.update(start + done, split.corpus.length),
+    });
     await clock.time(search, () => searcher.addDocumentsAsync({ ids: docs.map((d) => d.id), vectors: embedded.vectors }));
   }
   dBar.stop();

@@ -12,7 +12,12 @@ export const ShardJobData = z.object({
   shard: z.string().regex(/^q-[0-9a-f]{32}$/),
   /** Absolute cache root, on a filesystem every worker mounts at the same path. */
   cacheDir: z.string().min(1),
-  key: z.object({ encoder: z.record(z.string(), z.union([z.string(), z.number()])), role: z.enum(["query", "document"]), instruction: z.string() }),
+  key: z.object({
+    encoder: z.record(z.string(), z.union([z.string(), z.number()])),
+    role: z.enum(["query", "document"]),
+    instruction: z.string(),
+    storage: z.enum(["f16", "int8"]).optional(),
+  }),
   /** How to build the encoder (the CLI's model settings); workers keep one built encoder per distinct spec. */
   encoder: z.record(z.string(), z.unknown()),
   batchSize: z.number().int().positive(),

@@ -61,7 +61,7 @@ async function processShard(job: Job, encoderFor: EncoderLease, name: string): P
     }
     return { rows, tokens };
   });
-  writeCacheShard(dir, data.shard, rows);
+  writeCacheShard(dir, data.shard, rows, data.key.storage ?? "f32");
   return { worker: name, texts: rows.length, tokens, ms: performance.now() - started, reused: false };
 }
 

@@ -113,6 +113,11 @@ describe.skipIf(redisMissing !== undefined)("sharded embedding on BullMQ", () =>
       const again = await embedTexts(keyOnly(64), texts, { role: "document", batchSize: BATCH, cacheDir, sharded: c });
       expect(again.cached).toBe(unique.size);
       expect(encodedLog(spec.logFile!).length).toBe(unique.size);
+      // A narrower storage travels in the job's key: the workers write int8 shards, read back as one process rounds them.
+      const int8 = await embedTexts(keyOnly(64), texts, { role: "document", batchSize: BATCH, cacheDir, sharded: c, storage: "int8" });
+      const singleInt8 = await embedTexts(testEncoder({ dim: 64 }), texts, { role: "document", batchSize: BATCH, storage: "int8" });
+      expect(int8.vectors.map((v) => Buffer.from(v.buffer).toString("hex"))).toEqual(singleInt8.vectors.map((v) => Buffer.from(v.buffer).toString("hex")));
+      expect(int8.encoded).toBe(unique.size);
     } finally {
       await c.close();
     }

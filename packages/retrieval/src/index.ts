@@ -10,3 +10,5 @@ export type { TokenizerOptions } from "./tokenize.js";
 export { porterStem } from "./porter.js";
 export { HnswSearcher, describeHnsw } from "./hnsw.js";
 export type { HnswOptions, HnswSearchOptions } from "./hnsw.js";
+export { VECTOR_STORAGES, F16_MAX, decodeRow, encodeRows, fromF16Bits, storageErrorBound, storedVector, toF16Bits } from "./storage.js";
+export type { EncodedRows, VectorStorage } from "./storage.js";

@@ -78,6 +78,7 @@ const Config = z
     topK: z.number().int().positive(),
     index: z.enum(["exact", "hnsw"]),
     hnswEf: z.number().int().min(2),
+    corpusStorage: z.enum(["f32", "f16", "int8"]),
     protocol: z.enum(["bright", "mteb-1.14", "paper"]),
     longDocuments: z.boolean(),
     followirScoring: z.enum(["paired", "mteb-1.14"]),
@@ -378,6 +379,7 @@ async function runWork(
           scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
           ...(options.index ? { index: options.index } : {}),
           ...(options.index === "hnsw" ? { hnsw: { ...(options.hnswEf ? { expansionSearch: options.hnswEf } : {}), ...hnswThreads() } } : {}),
+          ...(options.corpusStorage ? { corpusStorage: options.corpusStorage } : {}),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
           ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
           progress: progress.reporter,
@@ -428,6 +430,9 @@ export function addEvalOptions(cmd: Command): Command {
     .option("--top-k <n>", "documents kept per query (default 1000)", positiveInt)
     .addOption(new Option("--index <kind>", "dense search: score every document (exact, default) or search an HNSW graph (hnsw: approximate, for corpora of millions)").choices(["exact", "hnsw"]))
     .option("--hnsw-ef <n>", "HNSW candidates per search (default max(512, 2 × top-k)); more is slower and closer to exact", positiveInt)
+    .addOption(
+      new Option("--corpus-storage <width>", "document vectors in the embedding cache and in search: f32 (default), f16 (half the disk) or int8 (a quarter; scores within a stated bound)").choices(["f32", "f16", "int8"]),
+    )
     .addOption(
       new Option("--protocol <name>", "BRIGHT excluded ids: removed (bright, default), kept ranked (mteb-1.14), or scored 0 as the paper did (paper)").choices([
         "bright",
