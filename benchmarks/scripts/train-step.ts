@@ -6,12 +6,17 @@
 //                                              [--session-config key=value …] (ORT session entries, e.g. session.intra_op.allow_spinning=0)
 //                                              [--profile]  (ORT's profiler on: the top 10 op types and forward/backward split;
 //                                                            it slows the steps, so their times are not the step's cost)
+//                                              [--anchor auto|off]  (the PyTorch anchor: auto runs it when Python has it)
 // Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
-// < 10 % outside ORT; PyTorch anchor 36.5 s, 11.4 GiB.
+// < 10 % outside ORT, ≥ 3× the PyTorch anchor.
+// The anchor (anchors/train_step.py: PyTorch 2 + transformers + peft, SDPA, the same model files, LoRA, batch and loss)
+// runs after each model when $DEMBED_PYTHON (default python3) imports torch, transformers and peft; the script then
+// prints both figures and their ratio, measured minutes apart on the same machine.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTinyModel } from "@dembed/models";
 import { readProfile, withHugePages } from "@dembed/onnx";
@@ -28,22 +33,86 @@ const { values } = parseArgs({
     prepack: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "session-config": { type: "string", multiple: true, default: [] },
+    anchor: { type: "string", default: "auto" },
     child: { type: "boolean", default: false },
+    dir: { type: "string" },
+    result: { type: "string" },
   },
 });
 
 const QWEN_05B = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936 };
 const TOKENS = 256;
 
+interface StepResult {
+  step_seconds: number;
+  peak_rss_gib: number;
+}
+
 if (!values.child) {
+  if (values.anchor !== "auto" && values.anchor !== "off") throw new Error(`--anchor: auto or off, got ${values.anchor}`);
+  const python = values.anchor === "auto" ? pythonWithTorch() : undefined;
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
-    const args = [process.argv[1]!, "--child", "--model", model, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...(values.profile ? ["--profile"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
-    const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
-    if (r.status !== 0) process.exit(r.status ?? 1);
+    const root = await mkdtemp(join(tmpdir(), "dembed-train-step-"));
+    try {
+      const t0 = performance.now();
+      const dir = await createTinyModel("qwen2", join(root, model), model === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
+      console.log(`${model}: model written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const resultFile = join(root, "dembed.json");
+      const args = [process.argv[1]!, "--child", "--model", model, "--dir", dir, "--result", resultFile, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...(values.profile ? ["--profile"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
+      const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
+      if (r.status !== 0) process.exit(r.status ?? 1);
+      const ours = JSON.parse(await readFile(resultFile, "utf8")) as StepResult;
+      if (values.anchor === "off") continue;
+      if (typeof python !== "string") {
+        console.log(`${model}: PyTorch anchor not measured: ${python?.why ?? "--anchor off"}`);
+        continue;
+      }
+      // Gradient checkpointing is how llm2vec's supervised configs train; plain holds every activation (fewer FLOPs).
+      for (const checkpointing of [true, false]) {
+        const anchor = runAnchor(python, dir, checkpointing);
+        if (!anchor) continue;
+        const ratio = anchor.step_seconds / ours.step_seconds;
+        console.log(
+          `${model}: dembed ${ours.step_seconds.toFixed(2)} s/step at ${ours.peak_rss_gib.toFixed(2)} GiB; PyTorch ${checkpointing ? "with gradient checkpointing" : "plain"} ${anchor.step_seconds.toFixed(2)} s/step at ${anchor.peak_rss_gib.toFixed(2)} GiB → dembed is ${ratio.toFixed(2)}× as fast, load average ${loadavg()[0]!.toFixed(1)}`,
+        );
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   }
 } else {
-  await measure(values.model!, Number(values.chunk), Number(values.steps));
+  await measure(values.model!, values.dir!, values.result!, Number(values.chunk), Number(values.steps));
+}
+
+/** $DEMBED_PYTHON (default python3) when it imports what the anchor needs; otherwise why not. */
+function pythonWithTorch(): string | { why: string } {
+  const python = process.env.DEMBED_PYTHON ?? "python3";
+  const probe = spawnSync(python, ["-c", "import torch, transformers, peft; print(torch.__version__, transformers.__version__, peft.__version__)"], { encoding: "utf8" });
+  if (probe.status === 0) {
+    console.log(`PyTorch anchor: ${python} (torch, transformers, peft: ${probe.stdout.trim()})`);
+    return python;
+  }
+  return { why: `${python} cannot import torch, transformers and peft (pip install torch transformers peft, or set DEMBED_PYTHON to a Python that has them)` };
+}
+
+/** The same step in PyTorch on the same model files, after ours: the two never share the cores. */
+function runAnchor(python: string, dir: string, checkpointing: boolean): StepResult | undefined {
+  const script = fileURLToPath(new URL("./anchors/train_step.py", import.meta.url));
+  const args = [script, "--model-dir", dir, "--tokens", String(TOKENS), "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(checkpointing ? ["--checkpointing"] : [])];
+  const r = spawnSync(python, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TRANSFORMERS_VERBOSITY: "error", HF_HUB_OFFLINE: "1" },
+  });
+  const lines = (r.stdout ?? "").split("\n");
+  for (const line of lines) if (line.startsWith("  pytorch")) console.log(line);
+  const result = lines.find((l) => l.startsWith("RESULT "));
+  if (r.status !== 0 || !result) {
+    console.log(`PyTorch anchor failed (exit ${r.status}):\n${r.stderr}`);
+    return undefined;
+  }
+  return JSON.parse(result.slice("RESULT ".length)) as StepResult;
 }
 
 /** Where the training session's kernel time went, over every run of the steps (both GradCache passes). */
@@ -80,12 +149,9 @@ function syntheticSampler() {
   };
 }
 
-async function measure(which: string, chunk: number, steps: number): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), "dembed-train-step-"));
+async function measure(which: string, dir: string, resultFile: string, chunk: number, steps: number): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), "dembed-train-step-run-"));
   try {
-    const t0 = performance.now();
-    const dir = await createTinyModel("qwen2", join(root, which), which === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
-    const made = (performance.now() - t0) / 1000;
     const config = parseTrainConfig({
       model: { base: dir, attention: "bidirectional", pooling: "mean", skip_instruction: false },
       data: { source: "custom", path: "unused.jsonl" },
@@ -106,7 +172,7 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
       ...(values.profile ? { profileFilePrefix: join(root, "profile") } : {}),
     });
     const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
-    console.log(`${which}: model written in ${made.toFixed(1)} s; ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+    console.log(`${which}: ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
     let ortBefore = run.encoder.ortMs;
     const rows: { seconds: number; ort: number; tokens: number }[] = [];
     await train(run.parts, {
@@ -127,6 +193,7 @@ async function measure(which: string, chunk: number, steps: number): Promise<voi
     const outside = 1 - mean((r) => r.ort) / step;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024; // KiB → GiB
     console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens; mean of steps ${rows.indexOf(steady[0]!) + 1}–${rows.indexOf(steady.at(-1)!) + 1}), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %, load average ${loadavg()[0]!.toFixed(1)}`);
+    await writeFile(resultFile, JSON.stringify({ step_seconds: step, peak_rss_gib: peak } satisfies StepResult));
     if (values.profile) printProfile(await readProfile(join(root, "profile")));
   } finally {
     await rm(root, { recursive: true, force: true });
