@@ -1,0 +1,120 @@
+// Which int8 kernel for --weights int8: ORT's two weight-int8 matmuls on one Dream-7B projection, beside the fp32
+// and bf16-resident paths, at the shapes a 7B layer runs (x [m, 3584] · W[18944, 3584]ᵀ and back). Prints ms per run,
+// GFLOP/s, the ratio to bf16-resident, and the error against fp32 twice: on Gaussian activations, and on the same
+// activations with 4 of 3584 channels 60× larger (the "massive activations" real LLM hidden states carry; random
+// weights have none, so this is the case the 7B benchmark cannot show).
+//   MatMulNBits 8-bit   block 32, min/max + zero point per block; accuracy_level 4 quantizes x per block of 32 and
+//                       runs int8 dot products (VNNI); what dembed uses
+//   DynamicQuantizeMatMul  int8 weights with one scale per output column; x quantized to uint8 with one scale for
+//                       the whole tensor, then MLAS's u8s8 GEMM
+//   npx tsx benchmarks/scripts/int8-kernels.ts [--m 512,2048] [--seconds 3] [--threads N]
+import { availableParallelism, loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { Graph, createSession, ops, quantizeBlockwise, toBFloat16Bits, type Value } from "@dembed/onnx";
+import { matmulCeiling } from "./matmul-ceiling.js";
+
+const { values } = parseArgs({ options: { m: { type: "string", default: "512,2048" }, seconds: { type: "string", default: "3" }, threads: { type: "string" } } });
+const threads = Number(values.threads ?? availableParallelism());
+const seconds = Number(values.seconds);
+const HIDDEN = 3584;
+const INTERMEDIATE = 18944;
+type Kernel = "fp32" | "bf16" | "nbits8" | "dqmm";
+const KERNELS: Kernel[] = ["fp32", "bf16", "nbits8", "dqmm"];
+
+function gaussian(seed: number): () => number {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / (2 ** 32 + 1);
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** W [n, k] in HF layout, scaled as a trained projection's (std 1/√k). */
+function weight(n: number, k: number): Float32Array {
+  const rand = gaussian(n * 31 + k);
+  return Float32Array.from({ length: n * k }, () => rand() / Math.sqrt(k));
+}
+
+/** The graph of one kernel: y [m, n] = x [m, k] · Wᵀ, with W held as that kernel holds it. */
+function build(kernel: Kernel, w: Float32Array, n: number, k: number): Graph {
+  const g = new Graph(`${kernel}_${n}x${k}`);
+  const x = g.input("x", "float32", ["m", k]);
+  let y: Value;
+  if (kernel === "fp32") {
+    y = ops.linear(x, g.initializer("w", "float32", [n, k], w));
+  } else if (kernel === "bf16") {
+    // As the builder's bf16: the Cast is deferred until x exists, so it runs per call instead of being folded at load.
+    const raw = g.initializer("w", "bfloat16", [n, k], Uint16Array.from(w, toBFloat16Bits));
+    y = ops.linear(x, ops.cast(ops.deferUntil(raw, x), "float32"));
+  } else if (kernel === "nbits8") {
+    const q = quantizeBlockwise((r) => w.subarray(r * k, (r + 1) * k), n, k, 8, 32);
+    const codes = g.initializer("codes", "uint8", [n, k / 32, 32], q.codes);
+    y = ops.matMulNBits(x, codes, g.initializer("scales", "float32", [q.scales.length], q.scales), g.initializer("zp", "uint8", [q.zeroPoints.length], q.zeroPoints), { n, k, bits: 8, blockSize: 32, accuracyLevel: 4 });
+  } else {
+    // Symmetric int8 per output column, laid out [k, n] as the op wants B.
+    const scales = new Float32Array(n);
+    for (let r = 0; r < n; r++) {
+      let max = 0;
+      for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[r * k + i]!));
+      scales[r] = max / 127 || 1;
+    }
+    const b = new Int8Array(k * n);
+    for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) b[i * n + r] = Math.round(w[r * k + i]! / scales[r]!);
+    const bv = g.initializer("b", "int8", [k, n], b);
+    const zp = g.initializer("b_zp", "int8", [n], new Int8Array(n));
+    g.useOpset("com.microsoft", 1);
+    y = g.addNode("DynamicQuantizeMatMul", [x, bv, g.initializer("b_scale", "float32", [n], scales), zp], {}, [{ dtype: "float32", shape: ["m", n] }], { domain: "com.microsoft" })[0]!;
+  }
+  g.output(y!, "y");
+  return g;
+}
+
+const relError = (got: Float32Array, want: Float32Array) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i]! - want[i]!) ** 2;
+    den += want[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+async function main(): Promise<void> {
+  const ceiling = await matmulCeiling(threads, 1);
+  console.log(`fp32 matmul ceiling ${ceiling.toFixed(1)} GFLOP/s, ${threads} threads; load average ${loadavg()[0]!.toFixed(2)}`);
+  const ms = values.m!.split(",").map(Number);
+  for (const [n, k, what] of [[INTERMEDIATE, HIDDEN, "gate/up"], [HIDDEN, INTERMEDIATE, "down"]] as const) {
+    const w = weight(n, k);
+    for (const m of ms) {
+      const rand = gaussian(m + n);
+      const plain = Float32Array.from({ length: m * k }, rand);
+      const outliers = plain.map((v, i) => ([7, 901, 2048, 3001].includes(i % k) ? v * 60 : v));
+      const results = new Map<Kernel, { ms: number; y: Float32Array[] }>();
+      for (const kernel of KERNELS) {
+        const session = await createSession(build(kernel, w, n, k), { threads, interOpThreads: 1 });
+        try {
+          const feeds = (x: Float32Array) => ({ x: { dtype: "float32" as const, dims: [m, k], data: x } });
+          const ys = [];
+          for (const x of [plain, outliers]) ys.push((await session.run(feeds(x))).y!.data as Float32Array);
+          let runs = 0;
+          const start = performance.now();
+          while (performance.now() - start < seconds * 1000 || runs < 3) {
+            await session.run(feeds(plain));
+            runs++;
+          }
+          results.set(kernel, { ms: (performance.now() - start) / runs, y: ys });
+        } finally {
+          await session.release();
+        }
+      }
+      const exact = results.get("fp32")!.y;
+      const bf16 = results.get("bf16")!.ms;
+      for (const [kernel, r] of results) {
+        const gflops = (2 * m * k * n) / (r.ms * 1e6);
+        const errors = kernel === "fp32" ? "" : `, error vs fp32 ${relError(r.y[0]!, exact[0]!).toExponential(2)} (with outlier channels ${relError(r.y[1]!, exact[1]!).toExponential(2)})`;
+        console.log(`${what} ${n}×${k}, m ${m}: ${kernel.padEnd(6)} ${r.ms.toFixed(1).padStart(7)} ms, ${gflops.toFixed(0).padStart(4)} GFLOP/s (${((100 * gflops) / ceiling).toFixed(0)} % of the fp32 ceiling), ${(bf16 / r.ms).toFixed(2)}× bf16${errors}`);
+      }
+    }
+  }
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+}
+
+await main();
