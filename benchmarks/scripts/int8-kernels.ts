@@ -4,7 +4,8 @@
 // activations with 4 of 3584 channels 60× larger (the "massive activations" real LLM hidden states carry; random
 // weights have none, so this is the case the 7B benchmark cannot show).
 //   MatMulNBits 8-bit   block 32, min/max + zero point per block; accuracy_level 4 quantizes x per block of 32 and
-//                       runs int8 dot products (VNNI); what dembed uses
+//                       runs int8 dot products (VNNI); what dembed uses. "nbits8-f32": accuracy_level 0 (the
+//                       blocks widened to fp32, fp32 compute)
 //   DynamicQuantizeMatMul  int8 weights with one scale per output column; x quantized to uint8 with one scale for
 //                       the whole tensor, then MLAS's u8s8 GEMM
 //   npx tsx benchmarks/scripts/int8-kernels.ts [--m 512,2048] [--seconds 3] [--threads N]
@@ -18,8 +19,8 @@ const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds);
 const HIDDEN = 3584;
 const INTERMEDIATE = 18944;
-type Kernel = "fp32" | "bf16" | "nbits8" | "dqmm";
-const KERNELS: Kernel[] = ["fp32", "bf16", "nbits8", "dqmm"];
+type Kernel = "fp32" | "bf16" | "nbits8" | "nbits8-f32" | "dqmm";
+const KERNELS: Kernel[] = ["fp32", "bf16", "nbits8", "nbits8-f32", "dqmm"];
 
 function gaussian(seed: number): () => number {
   let s = seed >>> 0;
@@ -44,10 +45,10 @@ function build(kernel: Kernel, w: Float32Array, n: number, k: number): Graph {
     // As the builder's bf16: the Cast is deferred until x exists, so it runs per call instead of being folded at load.
     const raw = g.initializer("w", "bfloat16", [n, k], Uint16Array.from(w, toBFloat16Bits));
     y = ops.linear(x, ops.cast(ops.deferUntil(raw, x), "float32"));
-  } else if (kernel === "nbits8") {
+  } else if (kernel.startsWith("nbits8")) {
     const q = quantizeBlockwise((r) => w.subarray(r * k, (r + 1) * k), n, k, 8, 32);
     const codes = g.initializer("codes", "uint8", [n, k / 32, 32], q.codes);
-    y = ops.matMulNBits(x, codes, g.initializer("scales", "float32", [q.scales.length], q.scales), g.initializer("zp", "uint8", [q.zeroPoints.length], q.zeroPoints), { n, k, bits: 8, blockSize: 32, accuracyLevel: 4 });
+    y = ops.matMulNBits(x, codes, g.initializer("scales", "float32", [q.scales.length], q.scales), g.initializer("zp", "uint8", [q.zeroPoints.length], q.zeroPoints), { n, k, bits: 8, blockSize: 32, accuracyLevel: kernel === "nbits8" ? 4 : 0 });
   } else {
     // Symmetric int8 per output column, laid out [k, n] as the op wants B.
     const scales = new Float32Array(n);
