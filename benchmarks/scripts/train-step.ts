@@ -63,9 +63,9 @@ if (!values.child) {
       const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
       if (r.status !== 0) process.exit(r.status ?? 1);
       const ours = JSON.parse(await readFile(resultFile, "utf8")) as StepResult;
-      if (values.anchor === "off") continue;
+      if (python === undefined) continue; // --anchor off
       if (typeof python !== "string") {
-        console.log(`${model}: PyTorch anchor not measured: ${python?.why ?? "--anchor off"}`);
+        console.log(`${model}: PyTorch anchor not measured: ${python.why}`);
         continue;
       }
       // Gradient checkpointing is how llm2vec's supervised configs train; plain holds every activation (fewer FLOPs).

@@ -136,9 +136,9 @@ function stageSection(stages: readonly StageTime[], runSeconds: number | undefin
   return out;
 }
 
-/** The markdown report: published numbers beside this run's, per-length detail, settings, data and warnings. */
 const STORAGE_TEXT = { f16: "fp16", int8: "int8 with a scale per vector" } as const;
 
+/** The markdown report: published numbers beside this run's, per-length detail, settings, data and warnings. */
 export function markdownReport(input: ReportInput): string {
   const def = benchmarkDefinition(input.benchmark);
   const taskIds = [...new Set(input.systems.flatMap((s) => s.results.map((r) => r.taskId)))];
