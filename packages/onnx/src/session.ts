@@ -106,8 +106,20 @@ export function createSession(model: ModelSource, options: SessionOptions = {}):
 
 const warnedLoggers = new WeakSet<Logger>();
 
+/**
+ * onnxruntime-node 1.30 starts Microsoft's 1DS telemetry with the first session on Linux: a SQLite store under
+ * $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime, uploads when a network allows, and an empty
+ * $TMPDIR/mat-debug-<pid>.log that outlives every process. Off unless the user set ORT_DISABLE_TELEMETRY themselves.
+ * Set here, in the thread that opens sessions (the main thread for worker sessions too): a worker thread's
+ * process.env is its own copy, and ORT reads the process's environment.
+ */
+function telemetryOffUnlessAsked(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= "1";
+}
+
 /** Shared by createSession and createWorkerSession. */
 export async function openSession(host: SessionHost, model: ModelSource, options: SessionOptions): Promise<Session> {
+  telemetryOffUnlessAsked();
   let prepared: ReturnType<typeof prepareModel>;
   try {
     prepared = prepareModel(model, options);
