@@ -99,7 +99,8 @@ function timed(args: string[], cwd = REPO): { ms: number; rssMiB: number } {
   const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, ...args], {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, DEMBED_THREADS: String(threads) },
+    // ORT's telemetry off for transformers.js too, as dembed has it (packages/onnx README), so both pay the same.
+    env: { ORT_DISABLE_TELEMETRY: "1", ...process.env, DEMBED_THREADS: String(threads) },
   });
   const ms = performance.now() - start;
   if (result.status !== 0) throw new Error(`node ${args.join(" ")} failed (${result.status}):\n${result.stderr}`);

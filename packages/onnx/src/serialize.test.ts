@@ -11,6 +11,9 @@ import { toModelProto } from "./serialize.js";
 import { createSession } from "./session.js";
 import { tensor, toNumbers } from "./tensor.js";
 
+// Some checks open sessions with onnxruntime-node directly, not through createSession: telemetry off as it would set it.
+process.env.ORT_DISABLE_TELEMETRY ??= "1";
+
 const tmp = mkdtempSync(join(tmpdir(), "dembed-onnx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
