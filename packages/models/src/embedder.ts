@@ -109,6 +109,20 @@ export interface EmbedderDescription {
   readonly weightFormat: WeightFormat;
 }
 
+/** The settings that decide the vectors, with their defaults: one place for `load` and `describe`. */
+function vectorSettings(options: EmbedderOptions): Pick<EmbedderDescription, "pooling" | "skipInstruction" | "promptTemplate"> {
+  return { pooling: options.pooling ?? "mean", skipInstruction: options.skipInstruction ?? true, promptTemplate: options.promptTemplate };
+}
+
+/** What the memory plan reads from the options (the longest input, a budget, where to say what auto picked). */
+function weightPlanOptions(options: EmbedderOptions): { maxLength: number; availableBytes?: number; onNotice?: (message: string) => void } {
+  return {
+    maxLength: options.maxLength ?? 512,
+    ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+  };
+}
+
 export class Embedder implements EmbedderDescription {
   readonly pooling: PoolingMode;
   readonly maxLength: number;
@@ -127,10 +141,8 @@ export class Embedder implements EmbedderDescription {
     /** Weights + runtime baseline: what a memory budget keeps besides activations. */
     private readonly fixedBytes = 0,
   ) {
-    this.pooling = options.pooling ?? "mean";
+    ({ pooling: this.pooling, skipInstruction: this.skipInstruction, promptTemplate: this.promptTemplate } = vectorSettings(options));
     this.maxLength = options.maxLength ?? 512;
-    this.skipInstruction = options.skipInstruction ?? true;
-    this.promptTemplate = options.promptTemplate;
     const profile = { ...model.spec.tokenizer.profile, ...options.profile };
     this.profile = options.promptTemplate === undefined ? profile : profileWithTemplate(profile, options.promptTemplate);
   }
@@ -138,9 +150,7 @@ export class Embedder implements EmbedderDescription {
   static async load(ref: string, options: EmbedderOptions = {}): Promise<Embedder> {
     const model = await loadModel(ref, options.resolve);
     const prepared = await prepareWeights(model, options.weights ?? "auto", {
-      maxLength: options.maxLength ?? 512,
-      ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
-      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      ...weightPlanOptions(options),
       ...(options.onLoadProgress ? { onProgress: options.onLoadProgress } : {}),
     });
     const session = new DecoderSession(model, {
@@ -174,19 +184,8 @@ export class Embedder implements EmbedderDescription {
    */
   static async describe(ref: string, options: Omit<EmbedderOptions, "onLoadProgress"> = {}): Promise<EmbedderDescription> {
     const model = await loadModel(ref, options.resolve);
-    const plan = planModelWeights(model, options.weights ?? "auto", {
-      maxLength: options.maxLength ?? 512,
-      ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
-      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
-    });
-    return {
-      model,
-      pooling: options.pooling ?? "mean",
-      attention: options.attention ?? model.spec.defaultAttention,
-      skipInstruction: options.skipInstruction ?? true,
-      promptTemplate: options.promptTemplate,
-      weightFormat: plan.format,
-    };
+    const plan = planModelWeights(model, options.weights ?? "auto", weightPlanOptions(options));
+    return { model, ...vectorSettings(options), attention: options.attention ?? model.spec.defaultAttention, weightFormat: plan.format };
   }
 
   /** Embedding size (the model's hidden size). */
