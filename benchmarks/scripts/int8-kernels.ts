@@ -8,19 +8,21 @@
 //                       blocks widened to fp32, fp32 compute)
 //   DynamicQuantizeMatMul  int8 weights with one scale per output column; x quantized to uint8 with one scale for
 //                       the whole tensor, then MLAS's u8s8 GEMM
-//   npx tsx benchmarks/scripts/int8-kernels.ts [--m 512,2048] [--seconds 3] [--threads N]
+// --blocks 32,128 adds MatMulNBits 8-bit at other block sizes ("nbits8-b128"; accuracy_level 4).
+//   npx tsx benchmarks/scripts/int8-kernels.ts [--m 512,2048] [--seconds 3] [--threads N] [--blocks 32,64,128]
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { Graph, createSession, ops, quantizeBlockwise, toBFloat16Bits, type Value } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
 
-const { values } = parseArgs({ options: { m: { type: "string", default: "512,2048" }, seconds: { type: "string", default: "3" }, threads: { type: "string" } } });
+const { values } = parseArgs({ options: { m: { type: "string", default: "512,2048" }, seconds: { type: "string", default: "3" }, threads: { type: "string" }, blocks: { type: "string", default: "32" } } });
 const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds);
 const HIDDEN = 3584;
 const INTERMEDIATE = 18944;
-type Kernel = "fp32" | "bf16" | "nbits8" | "nbits8-f32" | "dqmm";
-const KERNELS: Kernel[] = ["fp32", "bf16", "nbits8", "nbits8-f32", "dqmm"];
+type Kernel = "fp32" | "bf16" | "nbits8" | "nbits8-f32" | "dqmm" | `nbits8-b${number}`;
+const otherBlocks = values.blocks!.split(",").map(Number).filter((b) => b !== 32);
+const KERNELS: Kernel[] = ["fp32", "bf16", "nbits8", ...otherBlocks.map((b) => `nbits8-b${b}` as const), "nbits8-f32", "dqmm"];
 
 function gaussian(seed: number): () => number {
   let s = seed >>> 0;
@@ -46,9 +48,10 @@ function build(kernel: Kernel, w: Float32Array, n: number, k: number): Graph {
     const raw = g.initializer("w", "bfloat16", [n, k], Uint16Array.from(w, toBFloat16Bits));
     y = ops.linear(x, ops.cast(ops.deferUntil(raw, x), "float32"));
   } else if (kernel.startsWith("nbits8")) {
-    const q = quantizeBlockwise((r) => w.subarray(r * k, (r + 1) * k), n, k, 8, 32);
-    const codes = g.initializer("codes", "uint8", [n, k / 32, 32], q.codes);
-    y = ops.matMulNBits(x, codes, g.initializer("scales", "float32", [q.scales.length], q.scales), g.initializer("zp", "uint8", [q.zeroPoints.length], q.zeroPoints), { n, k, bits: 8, blockSize: 32, accuracyLevel: kernel === "nbits8" ? 4 : 0 });
+    const block = kernel.startsWith("nbits8-b") ? Number(kernel.slice("nbits8-b".length)) : 32;
+    const q = quantizeBlockwise((r) => w.subarray(r * k, (r + 1) * k), n, k, 8, block);
+    const codes = g.initializer("codes", "uint8", [n, k / block, block], q.codes);
+    y = ops.matMulNBits(x, codes, g.initializer("scales", "float32", [q.scales.length], q.scales), g.initializer("zp", "uint8", [q.zeroPoints.length], q.zeroPoints), { n, k, bits: 8, blockSize: block, accuracyLevel: kernel === "nbits8-f32" ? 0 : 4 });
   } else {
     // Symmetric int8 per output column, laid out [k, n] as the op wants B.
     const scales = new Float32Array(n);

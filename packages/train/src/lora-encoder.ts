@@ -57,10 +57,10 @@ export const gradOutputName = (key: string): string => `grad.${key}`;
 
 /**
  * Forward results the backward recomputes rather than keeps (SwiGLU's sigmoid and products, the dropout-masked
- * inputs of the LoRA paths): elementwise, so recomputing costs a memory pass, while keeping them held about half
+ * inputs of the LoRA paths and their widened masks): elementwise, so recomputing costs a memory pass, while keeping them held about half
  * of the backward's saved activations (measured on the Qwen2-0.5B shape).
  */
-const RECOMPUTED_OPS = ["Sigmoid", "Mul", "Where"] as const;
+const RECOMPUTED_OPS = ["Sigmoid", "Mul", "Where", "Cast"] as const;
 
 export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   /** Milliseconds spent inside session.run (pass 1 and pass 2), for the outside-ORT share. */
