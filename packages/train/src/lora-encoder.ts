@@ -57,8 +57,8 @@ export const gradOutputName = (key: string): string => `grad.${key}`;
 
 /**
  * Forward results the backward recomputes rather than keeps (SwiGLU's sigmoid and products, the dropout-masked
- * inputs of the LoRA paths and their widened masks): elementwise, so recomputing costs a memory pass, while keeping them held about half
- * of the backward's saved activations (measured on the Qwen2-0.5B shape).
+ * inputs of the LoRA paths and their widened masks): elementwise, so recomputing costs a memory pass, while keeping
+ * them held about half of the backward's saved activations (measured on the Qwen2-0.5B shape).
  */
 const RECOMPUTED_OPS = ["Sigmoid", "Mul", "Where", "Cast"] as const;
 
