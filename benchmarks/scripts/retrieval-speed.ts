@@ -4,13 +4,14 @@
  *    its own process so each peak RSS is its own: exact search on ORT's SGEMM (the CLI's kernel; "ort-fed" re-feeds
  *    one pre-generated chunk after 3 s of matmul: no cold start, no generation pauses) and on the scalar loop (up to
  *    100k docs); documents stream through in blocks (--block, default 1,024 as in the CLI), never held whole. Then HNSW
- *    (usearch) at its defaults, with recall@100 against the exact ranking of the same run. GFLOP/s is
+ *    (usearch) and IVF (ours: k-means lists, its build's products on ORT's SGEMM) at their defaults, with recall@100
+ *    against the exact ranking of the same run; IVF's build (k-means, lists) is timed apart from its search. GFLOP/s is
  *    2·queries·docs·dim over the time in the searcher (generation and the ORT session's creation excluded).
  *    "ort-f16" and "ort-int8" search the corpus as `--corpus-storage f16|int8` keeps it (each vector rounded as the
  *    embedding cache stores it, outside the timing), with recall@100 against "ort"'s fp32 ranking.
  * 2. BM25 indexing and search on generated needle text.
  * Run: npx tsx benchmarks/scripts/retrieval-speed.ts [--docs 10000,100000,1000000] [--dim 1024] [--queries 100] [--block 1024]
- *      [--methods ort,ort-fed,scalar,hnsw,ort-f16,ort-int8]   (recall and overlap are against "ort", so keep it first)
+ *      [--methods ort,ort-fed,scalar,hnsw,ivf,ort-f16,ort-int8]   (recall and overlap are against "ort", so keep it first)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,8 +19,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createDotScorer } from "@dembed/onnx";
-import { Bm25Index, DenseSearcher, HnswSearcher, describeHnsw, storedVector } from "@dembed/retrieval";
+import { createDotScorer, createPairScorer } from "@dembed/onnx";
+import { Bm25Index, DenseSearcher, HnswSearcher, IvfSearcher, describeHnsw, describeIvf, storedVector } from "@dembed/retrieval";
 import { generateNeedle } from "../src/generate/synthetic.js";
 import { matmulCeiling, measureMatmul } from "./matmul-ceiling.js";
 
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     dim: { type: "string", default: "1024" },
     queries: { type: "string", default: "100" },
     block: { type: "string", default: "1024" },
-    methods: { type: "string", default: "ort,ort-fed,scalar,hnsw" },
+    methods: { type: "string", default: "ort,ort-fed,scalar,hnsw,ivf" },
     case: { type: "string" },
     out: { type: "string" },
   },
@@ -40,7 +41,7 @@ const blockSize = Number(values.block);
 const K = 100;
 const CHUNK = 16_384;
 const CLUSTERS = 2000;
-type Method = "ort" | "ort-fed" | "scalar" | "hnsw" | "ort-f16" | "ort-int8";
+type Method = "ort" | "ort-fed" | "scalar" | "hnsw" | "ivf" | "ort-f16" | "ort-int8";
 
 /**
  * Deterministic clustered vectors: row i is centre (i mod CLUSTERS) plus uniform noise, the same rows whatever the
@@ -67,11 +68,9 @@ async function runCase(docCount: number, method: Method, out: string): Promise<v
   const searcher =
     method === "hnsw"
       ? new HnswSearcher(queries, { k: K })
-      : new DenseSearcher(queries, {
-          k: K,
-          blockSize,
-          ...(method.startsWith("ort") ? { scorer: createDotScorer } : {}),
-        });
+      : method === "ivf"
+        ? new IvfSearcher(queries, { k: K, scorer: createDotScorer, pairScorer: createPairScorer })
+        : new DenseSearcher(queries, { k: K, blockSize, ...(method.startsWith("ort") ? { scorer: createDotScorer } : {}) });
   // Exact search on ORT builds its session with the first documents; timed apart from the scoring.
   let t = performance.now();
   await searcher.addDocumentsAsync({ ids: [], vectors: [] });
@@ -91,11 +90,16 @@ async function runCase(docCount: number, method: Method, out: string): Promise<v
     await searcher.addDocumentsAsync(docs);
     addSeconds += (performance.now() - t) / 1000;
   }
+  // IVF trains its lists only once every document is in: that is its build, timed apart from the search.
   t = performance.now();
-  const run = searcher.run();
+  if (searcher instanceof IvfSearcher) await searcher.build();
+  const buildSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const run = await searcher.run();
   const runSeconds = (performance.now() - t) / 1000;
   await searcher.release();
-  writeFileSync(out, JSON.stringify({ run: Object.fromEntries(Object.entries(run).map(([q, d]) => [q, Object.keys(d)])), setupSeconds, addSeconds, runSeconds, peakBeyondQueries: process.resourceUsage().maxRSS * 1024 - rssBefore }));
+  const peakBeyondQueries = process.resourceUsage().maxRSS * 1024 - rssBefore;
+  writeFileSync(out, JSON.stringify({ run: Object.fromEntries(Object.entries(run).map(([q, d]) => [q, Object.keys(d)])), setupSeconds, addSeconds, buildSeconds, runSeconds, peakBeyondQueries }));
 }
 
 function recall(approx: Record<string, string[]>, exact: Record<string, string[]>): number {
@@ -113,10 +117,11 @@ async function main(): Promise<void> {
   const ceiling = await matmulCeiling(threads, 1);
   console.log(`fp32 matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s with ${threads} threads; ${queryCount} queries, ${dim} dims, top ${K}, ${CLUSTERS} clusters, blocks of ${blockSize}`);
   console.log(`HNSW settings: ${describeHnsw({})}`);
+  console.log(`IVF settings: ${describeIvf({})}`);
   const dir = mkdtempSync(join(tmpdir(), "dembed-retrieval-speed-"));
   try {
     for (const docCount of values.docs!.split(",").map(Number)) {
-      const results = new Map<Method, { run: Record<string, string[]>; setupSeconds: number; addSeconds: number; runSeconds: number; peakBeyondQueries: number }>();
+      const results = new Map<Method, { run: Record<string, string[]>; setupSeconds: number; addSeconds: number; buildSeconds: number; runSeconds: number; peakBeyondQueries: number }>();
       for (const method of values.methods!.split(",") as Method[]) {
         if (method === "scalar" && docCount > 100_000) continue; // about 1 GFLOP/s: minutes at 1M
         const out = join(dir, `${method}-${docCount}.json`);
@@ -128,12 +133,15 @@ async function main(): Promise<void> {
         const memory = `peak ${(r.peakBeyondQueries / 2 ** 30).toFixed(2)} GiB beyond the queries`;
         const exact = results.get("ort")?.run;
         const against = (what: string) => (exact ? `${what} ${recall(r.run, exact).toFixed(4)}` : `${what} not measured (no "ort" run)`);
+        const approximate = `search ${r.runSeconds.toFixed(2)} s, ${against(`recall@${K}`)}, ${memory}`;
         const line =
           method === "hnsw"
-            ? `build ${r.addSeconds.toFixed(1)} s (${(docCount / r.addSeconds).toFixed(0)} docs/s), search ${r.runSeconds.toFixed(2)} s, ${against(`recall@${K}`)}, ${memory}`
-            : `${seconds.toFixed(2)} s (+ ${r.setupSeconds.toFixed(2)} s setup), ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling), ${memory}` +
-              (method === "scalar" ? `, ${against(`top-${K} overlap with ort's`)}` : "") +
-              (method === "ort-f16" || method === "ort-int8" ? `, ${against(`recall@${K} against fp32 storage`)}` : "");
+            ? `build ${r.addSeconds.toFixed(1)} s (${(docCount / r.addSeconds).toFixed(0)} docs/s), ${approximate}`
+            : method === "ivf"
+              ? `build ${(r.addSeconds + r.buildSeconds).toFixed(1)} s (storing ${r.addSeconds.toFixed(1)} s, k-means and lists ${r.buildSeconds.toFixed(1)} s), ${approximate}`
+              : `${seconds.toFixed(2)} s (+ ${r.setupSeconds.toFixed(2)} s setup), ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling), ${memory}` +
+                (method === "scalar" ? `, ${against(`top-${K} overlap with ort's`)}` : "") +
+                (method === "ort-f16" || method === "ort-int8" ? `, ${against(`recall@${K} against fp32 storage`)}` : "");
         console.log(`${String(docCount).padStart(8)} docs  ${method.padEnd(8)} ${line}`);
       }
     }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { lockOutput, removeDeadTemps } from "@dembed/files";
 import { formatRun } from "@dembed/metrics";
-import { describeHnsw, type Run } from "@dembed/retrieval";
+import { describeHnsw, describeIvf, type Run } from "@dembed/retrieval";
 import { loadTask, TaskDataMissing, type LoadOptions } from "./load.js";
 import { writeFileAtomic } from "./output/files.js";
 import { MTEB_VERSION, mtebFollowIrResult, mtebModelMeta, mtebResultFolder, mtebRetrievalResult } from "./output/mteb.js";
@@ -153,7 +153,7 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
       ...(options.command ? { command: options.command } : {}),
       ...(options.settings?.brightProtocol ? { protocol: options.settings.brightProtocol } : {}),
       ...(options.settings?.followirScoring ? { followirScoring: options.settings.followirScoring } : {}),
-      ...(options.settings?.index === "hnsw" && options.benchmark !== "followir" ? { approximateSearch: describeHnsw(options.settings.hnsw ?? {}) } : {}),
+      ...(options.settings && options.benchmark !== "followir" ? approximateSearch(options.settings) : {}),
       ...(options.settings?.corpusStorage && options.settings.corpusStorage !== "f32" ? { corpusStorage: options.settings.corpusStorage } : {}),
       ...(options.notes?.length ? { notes: options.notes } : {}),
       resultDirs: Object.fromEntries(runs.map((r) => [r.system.name, relative(dir, folders.get(r)!)])),
@@ -163,6 +163,13 @@ async function runInto(dir: string, finalDir: string, options: BenchmarkOptions)
   log(`${def.title} stage times: ${formatTotals(stageTotals(clock.entries))}; ${formatSeconds((performance.now() - started) / 1000)} in all`);
   const resultDirs = Object.fromEntries(runs.map((r) => [r.system.name, join(finalDir, relative(dir, folders.get(r)!))]));
   return { dir: finalDir, resultDirs, reportFile: join(finalDir, "report.md"), ...(plotFile ? { plotFile: join(finalDir, plotFile) } : {}), systems: runs, skipped, warnings, stages: [...clock.entries] };
+}
+
+/** The report's line on how dense search found its top k, when it did not score every document. */
+function approximateSearch(settings: RunSettings): { approximateSearch?: string } {
+  if (settings.index === "hnsw") return { approximateSearch: describeHnsw(settings.hnsw ?? {}) };
+  if (settings.index === "ivf") return { approximateSearch: describeIvf(settings.ivf ?? {}) };
+  return {};
 }
 
 /** Each system's MTEB results folder, with its model_meta.json written; two systems may not share one. */

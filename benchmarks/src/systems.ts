@@ -1,5 +1,5 @@
 import type { ShardRunner } from "./embed.js";
-import type { Bm25Options, DenseSearchOptions, HnswOptions, Similarity, VectorStorage } from "@dembed/retrieval";
+import type { Bm25Options, DenseSearchOptions, HnswOptions, IvfOptions, IvfSearchOptions, Similarity, VectorStorage } from "@dembed/retrieval";
 import type { TextEncoder } from "./encoder.js";
 
 /** A retrieval system under test: the BM25 baseline, or dense retrieval with an encoder. */
@@ -37,9 +37,15 @@ export interface RunSettings {
   cacheDir?: string;
   /** A kernel for exact dense search's products (the CLI passes ORT's, createDotScorer); the scalar loop when absent. */
   scorer?: DenseSearchOptions["scorer"];
-  /** How dense search finds each query's top k: "exact" (default) or an HNSW index (approximate; `hnsw` tunes it). */
-  index?: "exact" | "hnsw";
+  /** IVF search's kernel for list documents × probing queries (the CLI passes ORT's, createPairScorer). */
+  pairScorer?: IvfSearchOptions["pairScorer"];
+  /**
+   * How dense search finds each query's top k: "exact" (default), an HNSW graph or IVF lists (both approximate; `hnsw`
+   * and `ivf` tune them; IVF's build uses `scorer` too).
+   */
+  index?: "exact" | "hnsw" | "ivf";
   hnsw?: HnswOptions;
+  ivf?: IvfOptions;
   /**
    * The width document vectors are kept at, in the embedding cache and in search (default f32); see
    * @dembed/retrieval's storageErrorBound for what f16 and int8 cost per score.

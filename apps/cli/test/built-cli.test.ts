@@ -136,6 +136,10 @@ describe("the built CLI and the tsx CLI", () => {
     const hnsw = await bothAgree(["bench", "longembed", "--model", model, "--tasks", "passkey", "--lengths", "256", "--no-cache", "--index", "hnsw", "--out", "{out}"]);
     expect(hnsw.code).toBe(0);
     expect(readFileSync(hnsw.stdout.trim().split("\n")[0]!, "utf8")).toMatch(/Dense search: approximate, hnsw \(usearch, M 32/);
+    // IVF loads its second ORT kernel (createPairScorer) lazily, through the bundle's @dembed/onnx.
+    const ivf = await bothAgree(["bench", "longembed", "--model", model, "--tasks", "passkey", "--lengths", "256", "--no-cache", "--index", "ivf", "--ivf-lists", "8", "--out", "{out}"]);
+    expect(ivf.code).toBe(0);
+    expect(readFileSync(ivf.stdout.trim().split("\n")[0]!, "utf8")).toMatch(/Dense search: approximate, ivf \(lists 8, probes max\(8, lists\/8\)/);
     expect((await bothAgree(["eval", "longembed:needle", "--model", "bm25", "--lengths", "256", "--no-cache", "--out", "{out}"])).code).toBe(0);
   }, 240_000);
 });

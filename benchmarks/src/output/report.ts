@@ -29,7 +29,7 @@ export interface ReportInput {
   followirScoring?: "paired" | "mteb-1.14";
   /** BRIGHT: how excluded ids were treated in this run. */
   protocol?: BrightProtocol;
-  /** How dense systems found their top k, when not by scoring every document (describeHnsw's text). */
+  /** How dense systems found their top k, when not by scoring every document (describeHnsw's or describeIvf's text). */
   approximateSearch?: string;
   /** The width document vectors were stored at, when narrower than fp32. */
   corpusStorage?: "f16" | "int8";

@@ -1,4 +1,4 @@
-import { bm25Search, DenseSearcher, HnswSearcher, type Run } from "@dembed/retrieval";
+import { bm25Search, DenseSearcher, HnswSearcher, IvfSearcher, type Run } from "@dembed/retrieval";
 import { addStats, embedTexts, emptyStats, type EmbedOptions, type EmbedStats } from "../embed.js";
 import { scoreRun } from "../scoring.js";
 import { EncoderMeter, formatSeconds, formatTotals, StageClock, stageTotals, wallSeconds, type StageTime } from "../stages.js";
@@ -70,9 +70,10 @@ async function denseRun(
   const searcher = clock.timeSync(search, () => {
     const labeled = { ids: split.queries.map((q) => q.id), vectors: queries.vectors };
     const common = { k: settings.topK ?? 1000, similarity: system.similarity ?? "cosine", ...removedIds(split, settings) };
-    return settings.index === "hnsw"
-      ? new HnswSearcher(labeled, { ...common, ...settings.hnsw })
-      : new DenseSearcher(labeled, { ...common, ...(settings.scorer ? { scorer: settings.scorer } : {}) });
+    const kernel = settings.scorer ? { scorer: settings.scorer } : {};
+    if (settings.index === "hnsw") return new HnswSearcher(labeled, { ...common, ...settings.hnsw });
+    if (settings.index === "ivf") return new IvfSearcher(labeled, { ...common, ...settings.ivf, ...kernel, ...(settings.pairScorer ? { pairScorer: settings.pairScorer } : {}) });
+    return new DenseSearcher(labeled, { ...common, ...kernel });
   });
   // Documents go through in chunks: each chunk is embedded (or read from the cache), scored, and dropped.
   const chunk = settings.docChunk ?? 1024;
@@ -89,8 +90,8 @@ async function denseRun(
   dBar.stop();
   clock.addAll(meter.stages(where));
   clock.add({ ...where, stage: "embedding cache", seconds: Math.max(0, embedding - meter.wall) });
-  // An HNSW searcher searches only now, in run(), and release() frees its index: run first.
-  const run = clock.timeSync(search, () => searcher.run());
+  // HNSW and IVF search only now, in run() (IVF builds its lists there too), and release() frees the index: run first.
+  const run = await clock.time(search, () => searcher.run());
   await searcher.release();
   return run;
 }

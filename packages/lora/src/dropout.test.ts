@@ -1,6 +1,7 @@
 // Drop positions and rebuilt masks: the same masks as the element-wise geometric skipping they replace (so a run
 // resumed across versions sees the same dropout), and buffer reuse that leaves nothing stale.
 import { describe, expect, it } from "vitest";
+import { mulberry32, streamSeed } from "./dropout.js";
 import { applyDrops, drawDropouts, dropoutMasks, dropPositions, fillKeepMask, keepMasks } from "./index.js";
 
 function seeded(seed: number): () => number {
@@ -14,6 +15,12 @@ function referenceMask(length: number, p: number, uniform: () => number): Uint8A
   const logKeep = Math.log1p(-p);
   for (let i = Math.floor(Math.log(1 - uniform()) / logKeep); i < length; i += 1 + Math.floor(Math.log(1 - uniform()) / logKeep)) mask[i] = 0;
   return mask;
+}
+
+/** Where two arrays first differ (−1: nowhere); far faster than a deep toEqual on a million elements. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 const layers = [
@@ -35,6 +42,35 @@ describe("drop positions", () => {
       expect(filled).toEqual(mask);
     }
     expect(dropPositions(100, 0, seeded(1))).toHaveLength(0);
+  });
+
+  it("give the formula's gap at both ends of every bucket of U the gap table covers, for small and large p", () => {
+    const bits = new DataView(new ArrayBuffer(8));
+    const justBelow = (x: number) => (bits.setFloat64(0, x), bits.setBigUint64(0, bits.getBigUint64(0) - 1n), bits.getFloat64(0));
+    const edges: number[] = [];
+    for (let b = 0; b < 65536; b++) edges.push(b / 65536, justBelow((b + 1) / 65536));
+    const replay = () => {
+      let next = 0;
+      return () => (next < edges.length ? edges[next++]! : 1); // U = 1 ends the draws (an infinite gap)
+    };
+    for (const p of [1e-6, 0.05, 0.1, 0.3, 0.9]) {
+      const positions = dropPositions(2 ** 32, p, replay());
+      const logKeep = Math.log1p(-p);
+      let i = -1;
+      const expected = edges.map((u) => (i += 1 + Math.floor(Math.log(1 - u) / logKeep)));
+      expect(positions.length).toBe(expected.filter((v) => v < 2 ** 32).length);
+      expect(firstDifference(positions, expected.slice(0, positions.length))).toBe(-1);
+    }
+  });
+
+  it("of drawDropouts are each layer's own mulberry32 stream, through the same formula", () => {
+    const shape = [{ path: "a", inFeatures: 4864 }, { path: "b", inFeatures: 896 }];
+    const draws = drawDropouts(shape, [2, 64], 0.05, 1234);
+    shape.forEach((l, index) => {
+      const mask = new Uint8Array(2 * 64 * l.inFeatures);
+      applyDrops(mask, draws.positions[index]!);
+      expect(firstDifference(mask, referenceMask(mask.length, 0.05, mulberry32(streamSeed(1234, index))))).toBe(-1);
+    });
   });
 
   it("grow past their first estimate (every element dropped)", () => {

@@ -9,8 +9,8 @@
 import type { Tensor } from "@dembed/onnx";
 import { dropoutMaskName } from "./inject.js";
 
-/** mulberry32: tiny, fast, platform-independent; one stream per (seed, layer). */
-function mulberry32(seed: number): () => number {
+/** mulberry32: tiny, fast, platform-independent; one stream per (seed, layer). seededDropPositions inlines it. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -22,7 +22,7 @@ function mulberry32(seed: number): () => number {
 }
 
 /** Mixes the chunk seed with the layer index so layers get independent streams. */
-function streamSeed(seed: number, layer: number): number {
+export function streamSeed(seed: number, layer: number): number {
   let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(layer + 1, 0xc2b2ae35);
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);
@@ -42,19 +42,86 @@ export function fillKeepMask(mask: Uint8Array, p: number, uniform: () => number)
 export function dropPositions(length: number, p: number, uniform: () => number): Uint32Array {
   if (length > 2 ** 32) throw new Error(`dropPositions: ${length} elements exceed a 32-bit index`);
   if (p <= 0) return new Uint32Array(0);
-  const logKeep = Math.log1p(-p);
-  let out = new Uint32Array(Math.max(16, Math.ceil(length * p * 1.1)));
-  let n = 0;
-  // Gap before the next drop ~ Geometric(p): ⌊ln U / ln(1 − p)⌋ kept elements, U ∈ (0, 1].
-  for (let i = Math.floor(Math.log(1 - uniform()) / logKeep); i < length; i += 1 + Math.floor(Math.log(1 - uniform()) / logKeep)) {
-    if (n === out.length) {
-      const grown = new Uint32Array(out.length * 2);
-      grown.set(out);
-      out = grown;
-    }
-    out[n++] = i;
+  const gaps = gapTable(p);
+  const positions = new Positions(length, p);
+  for (let i = gapAfter(uniform(), gaps, p); i < length; i += 1 + gapAfter(uniform(), gaps, p)) positions.push(i);
+  return positions.done();
+}
+
+/** dropPositions(length, p, mulberry32(seed)) with the generator inlined: the training step draws ~25 M gaps. */
+function seededDropPositions(length: number, p: number, seed: number): Uint32Array {
+  if (length > 2 ** 32) throw new Error(`dropPositions: ${length} elements exceed a 32-bit index`);
+  if (p <= 0) return new Uint32Array(0);
+  const gaps = gapTable(p);
+  const positions = new Positions(length, p);
+  let state = seed >>> 0;
+  for (let i = -1; ; ) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    i += 1 + gapAfter(((t ^ (t >>> 14)) >>> 0) / 4294967296, gaps, p);
+    if (i >= length) return positions.done();
+    positions.push(i);
   }
-  return out.subarray(0, n);
+}
+
+// Gap before the next drop ~ Geometric(p): ⌊ln(1 − U) / ln(1 − p)⌋ kept elements, U ∈ [0, 1). The formula is the
+// definition (it fixes the mask stream that resumed runs replay); the table only skips its logarithm. It is
+// non-decreasing in U, so a bucket of U whose two ends give the same gap gives it throughout; the few buckets that
+// straddle a step (≈ 180 of 65,536 at p = 0.05) are marked −1 and computed.
+const GAP_BUCKETS = 65536;
+const gapTables = new Map<number, Float64Array>();
+
+function exactGap(u: number, p: number): number {
+  return Math.floor(Math.log(1 - u) / Math.log1p(-p));
+}
+
+function gapAfter(u: number, gaps: Float64Array, p: number): number {
+  const gap = gaps[(u * GAP_BUCKETS) | 0];
+  return gap !== undefined && gap >= 0 ? gap : exactGap(u, p);
+}
+
+function gapTable(p: number): Float64Array {
+  let gaps = gapTables.get(p);
+  if (gaps !== undefined) return gaps;
+  gaps = new Float64Array(GAP_BUCKETS);
+  for (let b = 0; b < GAP_BUCKETS; b++) {
+    const first = exactGap(b / GAP_BUCKETS, p);
+    gaps[b] = first === exactGap(justBelow((b + 1) / GAP_BUCKETS), p) ? first : -1;
+  }
+  if (gapTables.size >= 8) gapTables.clear();
+  gapTables.set(p, gaps);
+  return gaps;
+}
+
+const bitsView = new Float64Array(1);
+const bitsAsInt = new BigInt64Array(bitsView.buffer);
+/** The largest double below a positive x. */
+function justBelow(x: number): number {
+  bitsView[0] = x;
+  bitsAsInt[0]! -= 1n;
+  return bitsView[0];
+}
+
+/** An ascending position list, sized for ≈ p·length and grown by doubling. */
+class Positions {
+  private data: Uint32Array;
+  private n = 0;
+  constructor(length: number, p: number) {
+    this.data = new Uint32Array(Math.max(16, Math.ceil(length * p * 1.1)));
+  }
+  push(i: number): void {
+    if (this.n === this.data.length) {
+      const grown = new Uint32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.n++] = i;
+  }
+  done(): Uint32Array {
+    return this.data.subarray(0, this.n);
+  }
 }
 
 /** `mask` all ones but zeros at `positions`. */
@@ -78,7 +145,7 @@ export function drawDropouts(
   p: number,
   seed: number,
 ): DropoutDraws {
-  const positions = layers.map((layer, index) => dropPositions(dims[0] * dims[1] * layer.inFeatures, p, mulberry32(streamSeed(seed, index))));
+  const positions = layers.map((layer, index) => seededDropPositions(dims[0] * dims[1] * layer.inFeatures, p, streamSeed(seed, index)));
   return { dims: [dims[0], dims[1]], p, seed, positions };
 }
 

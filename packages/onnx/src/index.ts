@@ -12,6 +12,6 @@ export {
 export { createWorkerSession } from "./worker-session.js";
 export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";
-export { createDotScorer, type DotScorer, type DotScorerOptions } from "./dot-scorer.js";
+export { createDotScorer, createPairScorer, type DotScorer, type DotScorerOptions, type PairScorer } from "./dot-scorer.js";
 export { readProfile, summarizeProfile, type ProfileRow, type ProfileSummary } from "./profile.js";
 export { HUGE_PAGES_TUNABLE, transparentHugePages, withHugePages } from "./huge-pages.js";

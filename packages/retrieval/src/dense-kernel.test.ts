@@ -1,6 +1,7 @@
-import { createDotScorer } from "@dembed/onnx";
+import { createDotScorer, createPairScorer } from "@dembed/onnx";
 import { describe, expect, it } from "vitest";
 import { DenseSearcher, type BlockScorer } from "./dense.js";
+import { fromF16Bits, toF16Bits } from "./storage.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -120,6 +121,30 @@ describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
       await expect(fast.addDocumentsAsync({ ids: ["bad"], vectors: [Float32Array.of(1, Number.NaN)] })).rejects.toThrow(/document bad has a non-finite value at index 1/);
     } finally {
       await fast.release();
+    }
+  });
+});
+
+describe("createPairScorer (IVF's search kernel: both operands change per call)", () => {
+  it("gives the dot scorer's fp32 sums for float32 rows, the widened values for float16 bits, and refuses the wrong array", async () => {
+    const r = rng(3);
+    const dim = 40;
+    const against = Float32Array.from({ length: 6 * dim }, () => r() - 0.5);
+    const block = Float32Array.from({ length: 9 * dim }, () => r() - 0.5);
+    const fixed = await createDotScorer(against, 6, dim, { threads: 1 });
+    const pair = await createPairScorer(dim, { threads: 1 });
+    const half = await createPairScorer(dim, { threads: 1, block: "float16" });
+    try {
+      // The same call shape as the dot scorer's (rows of the block against the other side), on one session for any sides.
+      expect(await pair.score(block, 9, against, 6)).toEqual(await fixed.score(block, 9));
+      expect(await pair.score(block.subarray(0, 2 * dim), 2, against.subarray(0, 3 * dim), 3)).toHaveLength(6);
+      const bits = Uint16Array.from(block, toF16Bits);
+      const widened = Float32Array.from(bits, fromF16Bits);
+      expect(await half.score(bits, 9, against, 6)).toEqual(await pair.score(widened, 9, against, 6));
+      await expect(half.score(block, 9, against, 6)).rejects.toThrow(/the block must be float16 bits \(a Uint16Array\)/);
+      await expect(pair.score(bits, 9, against, 6)).rejects.toThrow(/the block must be a Float32Array/);
+    } finally {
+      await Promise.all([fixed.release(), pair.release(), half.release()]);
     }
   });
 });

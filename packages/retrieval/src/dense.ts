@@ -1,5 +1,5 @@
 import { TopK } from "./topk.js";
-import { excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+import { checkSearch, excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
 
 export interface DenseSearchOptions {
   /** Documents kept per query. */
@@ -55,14 +55,7 @@ export class DenseSearcher {
 
   constructor(queries: LabeledVectors, options: DenseSearchOptions) {
     const { ids, vectors } = queries;
-    if (ids.length !== vectors.length) {
-      throw new Error(`dense search: ${ids.length} query ids but ${vectors.length} query vectors`);
-    }
-    if (ids.length === 0) throw new Error("dense search: no queries");
-    this.similarity = options.similarity ?? "cosine";
-    if (this.similarity !== "cosine" && this.similarity !== "dot") {
-      throw new Error(`dense search: similarity must be "cosine" or "dot", got ${JSON.stringify(this.similarity)}`);
-    }
+    this.similarity = checkSearch("dense search", queries, options.k, options.similarity);
     this.blockSize = options.blockSize ?? 1024;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 1) {
       throw new Error(`dense search: blockSize must be a positive integer, got ${this.blockSize}`);
@@ -163,44 +156,10 @@ export class DenseSearcher {
   }
 
   private scoreBlock(ids: readonly string[], start: number, end: number): void {
-    const dim = this.dim;
-    const q = this.queryMatrix;
-    const block = this.block;
     const nq = this.heaps.length;
     const n = end - start;
     const scores = this.scores.length >= n * nq ? this.scores : (this.scores = new Float64Array(n * nq)); // [Q, n]
-    // Queries in tiles of ~256 KiB stay in cache while the block's document rows stream past them; without the
-    // tiling, 1000 queries × 3584 dims (14 MiB) were re-read from memory for every document.
-    const tile = Math.max(4, Math.floor(65536 / dim / 4) * 4);
-    for (let t0 = 0; t0 < nq; t0 += tile) {
-      const t1 = Math.min(nq, t0 + tile);
-      for (let j = 0; j < n; j++) {
-        const off = j * dim;
-        // Four queries per pass over the document row: each document value is loaded once for four products.
-        let i = t0;
-        for (; i + 3 < t1; i += 4) {
-          const o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let d = 0; d < dim; d++) {
-            const x = block[off + d] as number;
-            s0 += (q[o0 + d] as number) * x;
-            s1 += (q[o1 + d] as number) * x;
-            s2 += (q[o2 + d] as number) * x;
-            s3 += (q[o3 + d] as number) * x;
-          }
-          scores[i * n + j] = s0;
-          scores[(i + 1) * n + j] = s1;
-          scores[(i + 2) * n + j] = s2;
-          scores[(i + 3) * n + j] = s3;
-        }
-        for (; i < t1; i++) {
-          const o = i * dim;
-          let s0 = 0;
-          for (let d = 0; d < dim; d++) s0 += (q[o + d] as number) * (block[off + d] as number);
-          scores[i * n + j] = s0;
-        }
-      }
-    }
+    dotProducts(this.queryMatrix, nq, this.block, n, this.dim, scores);
     this.select(ids, start, end, scores, 1, n);
   }
 
@@ -236,6 +195,45 @@ function contiguousRows(vectors: readonly Float32Array[], start: number, end: nu
     if (v.length !== dim || v.buffer !== first.buffer || v.byteOffset !== first.byteOffset + (j - start) * dim * 4) return undefined;
   }
   return new Float32Array(first.buffer, first.byteOffset, (end - start) * dim);
+}
+
+/**
+ * scores[i·n + j] = row i of `q` · row j of `block` (rows of `dim`), each an fp64 sum in dimension order: the
+ * arithmetic exact search's scores are defined by, shared with IVF search so that its scores are the same numbers.
+ */
+export function dotProducts(q: Float32Array, nq: number, block: Float32Array, n: number, dim: number, scores: Float64Array): void {
+  // Queries in tiles of ~256 KiB stay in cache while the block's document rows stream past them; without the
+  // tiling, 1000 queries × 3584 dims (14 MiB) were re-read from memory for every document.
+  const tile = Math.max(4, Math.floor(65536 / dim / 4) * 4);
+  for (let t0 = 0; t0 < nq; t0 += tile) {
+    const t1 = Math.min(nq, t0 + tile);
+    for (let j = 0; j < n; j++) {
+      const off = j * dim;
+      // Four queries per pass over the document row: each document value is loaded once for four products.
+      let i = t0;
+      for (; i + 3 < t1; i += 4) {
+        const o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let d = 0; d < dim; d++) {
+          const x = block[off + d] as number;
+          s0 += (q[o0 + d] as number) * x;
+          s1 += (q[o1 + d] as number) * x;
+          s2 += (q[o2 + d] as number) * x;
+          s3 += (q[o3 + d] as number) * x;
+        }
+        scores[i * n + j] = s0;
+        scores[(i + 1) * n + j] = s1;
+        scores[(i + 2) * n + j] = s2;
+        scores[(i + 3) * n + j] = s3;
+      }
+      for (; i < t1; i++) {
+        const o = i * dim;
+        let s0 = 0;
+        for (let d = 0; d < dim; d++) s0 += (q[o + d] as number) * (block[off + d] as number);
+        scores[i * n + j] = s0;
+      }
+    }
+  }
 }
 
 /** Exact top-k over an in-memory corpus, scored in blocks of `blockSize` documents. */

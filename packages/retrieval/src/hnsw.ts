@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import type * as Usearch from "usearch";
 import { packRow, type LabeledVectors } from "./dense.js";
 import { TopK } from "./topk.js";
-import { excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+import { checkSearch, excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
 
 // Loaded when an index is first made, so importing this package never loads native code a run does not use.
 const usearch = (): typeof Usearch => createRequire(import.meta.url)("usearch") as typeof Usearch;
@@ -61,11 +61,7 @@ export class HnswSearcher {
 
   constructor(queries: LabeledVectors, options: HnswSearchOptions) {
     const { ids, vectors } = queries;
-    if (ids.length !== vectors.length) throw new Error(`hnsw search: ${ids.length} query ids but ${vectors.length} query vectors`);
-    if (ids.length === 0) throw new Error("hnsw search: no queries");
-    if (!Number.isInteger(options.k) || options.k < 1) throw new Error(`hnsw search: k must be a positive integer, got ${options.k}`);
-    this.similarity = options.similarity ?? "cosine";
-    if (this.similarity !== "cosine" && this.similarity !== "dot") throw new Error(`hnsw search: similarity must be "cosine" or "dot", got ${JSON.stringify(this.similarity)}`);
+    this.similarity = checkSearch("hnsw search", queries, options.k, options.similarity);
     this.dim = (vectors[0] as Float32Array).length;
     if (this.dim === 0) throw new Error("hnsw search: query vectors are empty");
     this.queryMatrix = new Float32Array(ids.length * this.dim);

@@ -10,5 +10,7 @@ export type { TokenizerOptions } from "./tokenize.js";
 export { porterStem } from "./porter.js";
 export { HnswSearcher, describeHnsw } from "./hnsw.js";
 export type { HnswOptions, HnswSearchOptions } from "./hnsw.js";
+export { IvfSearcher, describeIvf } from "./ivf.js";
+export type { IvfOptions, IvfSearchOptions, PairProducts } from "./ivf.js";
 export { VECTOR_STORAGES, F16_MAX, decodeRow, encodeRows, fromF16Bits, storageErrorBound, storedVector, toF16Bits } from "./storage.js";
 export type { EncodedRows, VectorStorage } from "./storage.js";

@@ -15,7 +15,11 @@ const wordBits = new Uint32Array(word.buffer);
 /** IEEE binary16 bits of `x`, rounded to nearest, ties to even (as a hardware conversion does). */
 export function toF16Bits(x: number): number {
   word[0] = x;
-  const bits = wordBits[0] as number;
+  return f16FromF32Bits(wordBits[0] as number);
+}
+
+/** toF16Bits from the float32's bits: encodeRows reads rows through an integer view, with no float round trip. */
+function f16FromF32Bits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exponent = (bits >>> 23) & 0xff;
   const mantissa = bits & 0x7fffff;
@@ -67,7 +71,7 @@ export function encodeRows(rows: readonly Float32Array[], storage: VectorStorage
   const what = (r: number) => (names?.[r] !== undefined ? `vector ${names[r]}` : `row ${r}`);
   rows.forEach((row, r) => {
     if (row.length !== dim) throw new Error(`vector storage: ${what(r)} has ${row.length} dims, the first has ${dim}`);
-    const bad = storage === "f32" ? -1 : row.findIndex((x) => !Number.isFinite(x) || (storage === "f16" && Math.abs(x) >= F16_MAX + 16));
+    const bad = storage === "f32" ? -1 : firstUnstorable(row, storage === "f16" ? F16_MAX + 16 : Infinity);
     if (bad >= 0) {
       const limit = storage === "f16" ? ` (f16 holds at most ±${F16_MAX}; store these vectors as f32 or int8)` : "";
       throw new Error(`vector storage: ${what(r)} has ${row[bad]} at index ${bad}${limit}`);
@@ -81,7 +85,8 @@ export function encodeRows(rows: readonly Float32Array[], storage: VectorStorage
   if (storage === "f16") {
     const values = new Uint16Array(rows.length * dim);
     rows.forEach((row, r) => {
-      for (let d = 0; d < dim; d++) values[r * dim + d] = toF16Bits(row[d] as number);
+      const bits = new Uint32Array(row.buffer, row.byteOffset, dim);
+      for (let d = 0; d < dim; d++) values[r * dim + d] = f16FromF32Bits(bits[d] as number);
     });
     return { storage, values };
   }
@@ -98,6 +103,14 @@ export function encodeRows(rows: readonly Float32Array[], storage: VectorStorage
     for (let d = 0; d < dim; d++) values[r * dim + d] = Math.max(-127, Math.min(127, Math.round((row[d] as number) / scale)));
   });
   return { storage, values, scales };
+}
+
+/** The index of the first value that is NaN or of magnitude ≥ `limit` (≤ Infinity); −1 when there is none. */
+function firstUnstorable(row: Float32Array, limit: number): number {
+  for (let d = 0; d < row.length; d++) {
+    if (!(Math.abs(row[d] as number) < limit)) return d; // NaN fails the comparison too
+  }
+  return -1;
 }
 
 /** Row `row` widened to fp32 into `out` (dim long). */

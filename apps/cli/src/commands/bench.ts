@@ -76,8 +76,10 @@ const Config = z
     synthetic: z.enum(["auto", "always", "never"]),
     instruction: z.string(),
     topK: z.number().int().positive(),
-    index: z.enum(["exact", "hnsw"]),
+    index: z.enum(["exact", "hnsw", "ivf"]),
     hnswEf: z.number().int().min(2),
+    ivfLists: z.number().int().positive(),
+    ivfProbes: z.number().int().positive(),
     corpusStorage: z.enum(["f32", "f16", "int8"]),
     protocol: z.enum(["bright", "mteb-1.14", "paper"]),
     longDocuments: z.boolean(),
@@ -275,6 +277,10 @@ const asList = (v: string | string[] | undefined) => (v === undefined ? undefine
 
 /** Runs the given tasks of each benchmark for every model, writing results under --out. */
 export async function runFromOptions(options: EvalConfig, work: Array<{ benchmark: BenchmarkName; tasks?: string[] }>, command: string): Promise<void> {
+  // IvfSearcher refuses this too, but only once the queries are embedded.
+  if (options.ivfLists !== undefined && options.ivfProbes !== undefined && options.ivfProbes > options.ivfLists) {
+    throw new Error(`--ivf-probes (${options.ivfProbes}) must be at most --ivf-lists (${options.ivfLists})`);
+  }
   const models = asList(options.model) ?? [...DEFAULTS.models];
   const notes: string[] = [];
   // Queue lines go through the current benchmark's progress display once it exists.
@@ -379,6 +385,13 @@ async function runWork(
           scorer: async (queries, count, dim, o) => (await import("@dembed/onnx")).createDotScorer(queries, count, dim, o),
           ...(options.index ? { index: options.index } : {}),
           ...(options.index === "hnsw" ? { hnsw: { ...(options.hnswEf ? { expansionSearch: options.hnswEf } : {}), ...hnswThreads() } } : {}),
+          ...(options.index === "ivf"
+            ? {
+                ivf: { ...(options.ivfLists ? { lists: options.ivfLists } : {}), ...(options.ivfProbes ? { probes: options.ivfProbes } : {}) },
+                // IVF's search products: list documents × the queries probing that list, both sides changing per call.
+                pairScorer: async (dim: number, o: { block: "float32" | "float16" }) => (await import("@dembed/onnx")).createPairScorer(dim, o),
+              }
+            : {}),
           ...(options.corpusStorage ? { corpusStorage: options.corpusStorage } : {}),
           ...(options.protocol ? { brightProtocol: options.protocol } : {}),
           ...(options.followirScoring ? { followirScoring: options.followirScoring } : {}),
@@ -428,8 +441,16 @@ export function addEvalOptions(cmd: Command): Command {
     .addOption(new Option("--synthetic <when>", "passkey/needle: generate when real data is missing (auto), always, or never").choices(["auto", "always", "never"]))
     .option("--instruction <text>", "replace the benchmark's query instruction")
     .option("--top-k <n>", "documents kept per query (default 1000)", positiveInt)
-    .addOption(new Option("--index <kind>", "dense search: score every document (exact, default) or search an HNSW graph (hnsw: approximate, for corpora of millions)").choices(["exact", "hnsw"]))
+    .addOption(
+      new Option("--index <kind>", "dense search: score every document (exact, default), search an HNSW graph or k-means lists (hnsw, ivf: approximate, for corpora of millions)").choices([
+        "exact",
+        "hnsw",
+        "ivf",
+      ]),
+    )
     .option("--hnsw-ef <n>", "HNSW candidates per search (default max(512, 2 × top-k)); more is slower and closer to exact", positiveInt)
+    .option("--ivf-lists <n>", "IVF lists, k-means centroids (default 4·√documents)", positiveInt)
+    .option("--ivf-probes <n>", "IVF lists searched per query (default max(8, lists/8)); more is slower and closer to exact", positiveInt)
     .addOption(
       new Option("--corpus-storage <width>", "document vectors in the embedding cache and in search: f32 (default), f16 (half the disk) or int8 (a quarter; scores within a stated bound)").choices(["f32", "f16", "int8"]),
     )
