@@ -77,6 +77,9 @@ describe("drop positions", () => {
     const positions = dropPositions(1000, 0.01, () => 0);
     expect(positions).toHaveLength(1000);
     expect(positions[999]).toBe(999);
+    // p beyond 1 makes every gap NaN: no drops, in the inlined loop as in the formula's (the config refuses p ≥ 1).
+    expect(dropPositions(1000, 1.5, seeded(1))).toHaveLength(0);
+    expect(drawDropouts(layers, [2, 3], 1.5, 4).positions.map((q) => q.length)).toEqual([0, 0]);
   });
 
   it("rebuild dropoutMasks' tensors, also into reused buffers holding an earlier chunk's masks", () => {

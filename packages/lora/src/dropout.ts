@@ -61,7 +61,7 @@ function seededDropPositions(length: number, p: number, seed: number): Uint32Arr
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     i += 1 + gapAfter(((t ^ (t >>> 14)) >>> 0) / 4294967296, gaps, p);
-    if (i >= length) return positions.done();
+    if (!(i < length)) return positions.done(); // as the for loop's test: a NaN gap (p > 1) ends the draws too
     positions.push(i);
   }
 }

@@ -2,8 +2,9 @@
 // documents of the lists whose centroids it is nearest. Written here because no library fits (README, "IVF"). Same
 // face as HnswSearcher. The build's products (sample × centroids, documents × centroids) go through the `scorer`
 // kernel, as exact search's do. A list's documents meet a different set of queries per list, so the search's products
-// go through `pairScorer`, whose both sides are inputs; each score is then the one exact search computes for the
-// stored vector on the same kind of kernel (ORT's fp32 SGEMM, or the scalar loop without kernels).
+// go through `pairScorer`, whose both sides are inputs; each score is then the sum exact search computes over the
+// same held rows (normalized for cosine, at storage width) on the same kind of kernel: ORT's fp32 SGEMM, or the
+// scalar loop without kernels.
 import { dotProducts, packRow, type DenseSearchOptions, type LabeledVectors } from "./dense.js";
 import { decodeRow, encodeRows, VECTOR_STORAGES, type EncodedRows, type VectorStorage } from "./storage.js";
 import { TopK } from "./topk.js";
