@@ -4,7 +4,7 @@
  *    its own process so each peak RSS is its own: exact search on ORT's SGEMM (the CLI's kernel; "ort-fed" re-feeds
  *    one pre-generated chunk after 3 s of matmul: no cold start, no generation pauses) and on the scalar loop (up to
  *    100k docs); documents stream through in blocks (--block, default 1,024 as in the CLI), never held whole. Then HNSW
- *    (usearch) and IVF (ours: k-means lists, its build's products on ORT's SGEMM) at their defaults, with recall@100
+ *    (usearch) and IVF (ours: k-means lists; its build and its search run on ORT's SGEMM) at their defaults, with recall@100
  *    against the exact ranking of the same run; IVF's build (k-means, lists) is timed apart from its search. GFLOP/s is
  *    2·queries·docs·dim over the time in the searcher (generation and the ORT session's creation excluded).
  *    "ort-f16" and "ort-int8" search the corpus as `--corpus-storage f16|int8` keeps it (each vector rounded as the

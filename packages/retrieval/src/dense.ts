@@ -1,5 +1,5 @@
 import { TopK } from "./topk.js";
-import { checkSearch, excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+import { excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
 
 export interface DenseSearchOptions {
   /** Documents kept per query. */
@@ -54,18 +54,13 @@ export class DenseSearcher {
   private scorer: Promise<BlockScorer> | undefined;
 
   constructor(queries: LabeledVectors, options: DenseSearchOptions) {
-    const { ids, vectors } = queries;
-    this.similarity = checkSearch("dense search", queries, options.k, options.similarity);
+    const { ids } = queries;
+    ({ similarity: this.similarity, dim: this.dim, matrix: this.queryMatrix, excluded: this.excluded } = prepareQueries("dense search", queries, options));
     this.blockSize = options.blockSize ?? 1024;
     if (!Number.isInteger(this.blockSize) || this.blockSize < 1) {
       throw new Error(`dense search: blockSize must be a positive integer, got ${this.blockSize}`);
     }
-    this.dim = (vectors[0] as Float32Array).length;
-    if (this.dim === 0) throw new Error("dense search: query vectors are empty");
-    this.queryMatrix = new Float32Array(ids.length * this.dim);
-    vectors.forEach((v, i) => packRow(this.similarity, this.dim, v, this.queryMatrix, i, `query ${ids[i]}`));
     this.heaps = ids.map(() => new TopK(options.k));
-    this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.block = new Float32Array(Math.min(this.blockSize, 1 << 20) * this.dim);
     this.lent = [this.block];
     this.queryIds = ids;
@@ -288,4 +283,26 @@ export function packRow(similarity: Similarity, dim: number, v: Float32Array, ta
   const scale = similarity === "cosine" ? (norm > 0 ? 1 / Math.sqrt(norm) : 0) : 1;
   const off = row * dim;
   for (let d = 0; d < v.length; d++) target[off + d] = (v[d] as number) * scale;
+}
+
+/**
+ * What every searcher makes of its queries: the checks (errors start with `what`, e.g. "hnsw search"), the rows packed
+ * into one matrix (normalized for cosine) and each query's excluded ids.
+ */
+export function prepareQueries(
+  what: string,
+  queries: LabeledVectors,
+  options: { k: number; similarity?: Similarity | undefined; exclude?: Exclusions | undefined },
+): { similarity: Similarity; dim: number; matrix: Float32Array; excluded: Array<ReadonlySet<string> | undefined> } {
+  const { ids, vectors } = queries;
+  const { k, similarity = "cosine" } = options;
+  if (ids.length !== vectors.length) throw new Error(`${what}: ${ids.length} query ids but ${vectors.length} query vectors`);
+  if (ids.length === 0) throw new Error(`${what}: no queries`);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`${what}: k must be a positive integer, got ${k}`);
+  if (similarity !== "cosine" && similarity !== "dot") throw new Error(`${what}: similarity must be "cosine" or "dot", got ${JSON.stringify(similarity)}`);
+  const dim = (vectors[0] as Float32Array).length;
+  if (dim === 0) throw new Error(`${what}: query vectors are empty`);
+  const matrix = new Float32Array(ids.length * dim);
+  vectors.forEach((v, i) => packRow(similarity, dim, v, matrix, i, `query ${ids[i]}`));
+  return { similarity, dim, matrix, excluded: ids.map((qid) => excludedFor(options.exclude, qid)) };
 }

@@ -4,9 +4,9 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import type * as Usearch from "usearch";
-import { packRow, type LabeledVectors } from "./dense.js";
+import { packRow, prepareQueries, type LabeledVectors } from "./dense.js";
 import { TopK } from "./topk.js";
-import { checkSearch, excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+import type { Exclusions, Run, Similarity } from "./types.js";
 
 // Loaded when an index is first made, so importing this package never loads native code a run does not use.
 const usearch = (): typeof Usearch => createRequire(import.meta.url)("usearch") as typeof Usearch;
@@ -60,14 +60,9 @@ export class HnswSearcher {
   private readonly docIds: string[] = [];
 
   constructor(queries: LabeledVectors, options: HnswSearchOptions) {
-    const { ids, vectors } = queries;
-    this.similarity = checkSearch("hnsw search", queries, options.k, options.similarity);
-    this.dim = (vectors[0] as Float32Array).length;
-    if (this.dim === 0) throw new Error("hnsw search: query vectors are empty");
-    this.queryMatrix = new Float32Array(ids.length * this.dim);
-    vectors.forEach((v, i) => packRow(this.similarity, this.dim, v, this.queryMatrix, i, `query ${ids[i]}`));
+    const { ids } = queries;
+    ({ similarity: this.similarity, dim: this.dim, matrix: this.queryMatrix, excluded: this.excluded } = prepareQueries("hnsw search", queries, options));
     this.queryIds = ids;
-    this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.k = options.k;
     const mostExcluded = Math.max(0, ...this.excluded.map((e) => e?.size ?? 0));
     this.settings = resolved(options, options.k + mostExcluded);

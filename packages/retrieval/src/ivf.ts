@@ -5,10 +5,10 @@
 // go through `pairScorer`, whose both sides are inputs; each score is then the sum exact search computes over the
 // same held rows (normalized for cosine, at storage width) on the same kind of kernel: ORT's fp32 SGEMM, or the
 // scalar loop without kernels.
-import { dotProducts, packRow, type DenseSearchOptions, type LabeledVectors } from "./dense.js";
+import { dotProducts, packRow, prepareQueries, type DenseSearchOptions, type LabeledVectors } from "./dense.js";
 import { decodeRow, encodeRows, VECTOR_STORAGES, type EncodedRows, type VectorStorage } from "./storage.js";
 import { TopK } from "./topk.js";
-import { checkSearch, excludedFor, type Exclusions, type Run, type Similarity } from "./types.js";
+import type { Exclusions, Run, Similarity } from "./types.js";
 
 export interface IvfOptions {
   /** Lists (k-means centroids, nlist); default round(4√N) for N documents. At most N (and the training sample). */
@@ -83,8 +83,8 @@ export class IvfSearcher {
   private index: { docs: number; members: number[][]; probers: number[][] } | undefined;
 
   constructor(queries: LabeledVectors, options: IvfSearchOptions) {
-    const { ids, vectors } = queries;
-    this.similarity = checkSearch("ivf search", queries, options.k, options.similarity);
+    const { ids } = queries;
+    ({ similarity: this.similarity, dim: this.dim, matrix: this.queryMatrix, excluded: this.excluded } = prepareQueries("ivf search", queries, options));
     const { lists, probes, trainingSample, iterations = 10, seed = 0, storage = "f16" } = options;
     for (const [name, value] of Object.entries({ lists, probes, trainingSample })) {
       if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new Error(`ivf search: ${name} must be a positive integer, got ${value}`);
@@ -97,12 +97,7 @@ export class IvfSearcher {
       throw new Error(`ivf search: trainingSample (${trainingSample}) must be at least lists (${lists}): k-means needs a document per centroid`);
     }
     if (!VECTOR_STORAGES.includes(storage)) throw new Error(`ivf search: storage must be one of ${VECTOR_STORAGES.join(", ")}, got ${JSON.stringify(storage)}`);
-    this.dim = (vectors[0] as Float32Array).length;
-    if (this.dim === 0) throw new Error("ivf search: query vectors are empty");
-    this.queryMatrix = new Float32Array(ids.length * this.dim);
-    vectors.forEach((v, i) => packRow(this.similarity, this.dim, v, this.queryMatrix, i, `query ${ids[i]}`));
     this.queryIds = ids;
-    this.excluded = ids.map((qid) => excludedFor(options.exclude, qid));
     this.k = options.k;
     this.options = { ...options, storage };
     const scorer = options.scorer;

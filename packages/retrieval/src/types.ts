@@ -14,13 +14,3 @@ export function excludedFor(exclusions: Exclusions | undefined, qid: string): Re
   const list = (exclusions as Readonly<Record<string, readonly string[]>>)[qid];
   return list ? new Set(list) : undefined;
 }
-
-/** The checks every searcher makes of its queries and options; errors start with `what` ("hnsw search"). */
-export function checkSearch(what: string, queries: { ids: readonly string[]; vectors: readonly Float32Array[] }, k: number, similarity: Similarity = "cosine"): Similarity {
-  const { ids, vectors } = queries;
-  if (ids.length !== vectors.length) throw new Error(`${what}: ${ids.length} query ids but ${vectors.length} query vectors`);
-  if (ids.length === 0) throw new Error(`${what}: no queries`);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`${what}: k must be a positive integer, got ${k}`);
-  if (similarity !== "cosine" && similarity !== "dot") throw new Error(`${what}: similarity must be "cosine" or "dot", got ${JSON.stringify(similarity)}`);
-  return similarity;
-}
