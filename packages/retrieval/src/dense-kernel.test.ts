@@ -2,6 +2,7 @@ import { createDotScorer, createPairScorer } from "@dembed/onnx";
 import { describe, expect, it } from "vitest";
 import { DenseSearcher, type BlockScorer } from "./dense.js";
 import { fromF16Bits, toF16Bits } from "./storage.js";
+import { tieHeavyCorpus } from "../test/clustered.js";
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -34,13 +35,8 @@ describe("DenseSearcher with ORT's SGEMM as the kernel", () => {
     ["in-thread", scorer],
     ["reading its block late", lateScorer],
   ])("equals the scalar reference exactly when the sums are exact: ties by doc id, exclusions, any chunking (%s)", async (_, scorer) => {
-    const r = rng(7);
-    const dim = 12;
     // Small integers: every product and sum is exact in fp32 and fp64, and many scores tie.
-    const vec = () => Float32Array.from({ length: dim }, () => Math.floor(r() * 5) - 2);
-    const queries = { ids: ["q1", "q2", "q3", "q4", "q5"], vectors: Array.from({ length: 5 }, vec) };
-    const docs = { ids: Array.from({ length: 700 }, (_, i) => `d${(i * 37) % 700}`), vectors: Array.from({ length: 700 }, vec) };
-    const exclude = { q1: ["d3", "d10", "d99"], q4: docs.ids.slice(0, 50) };
+    const { queries, docs, exclude } = tieHeavyCorpus();
     const reference = new DenseSearcher(queries, { k: 25, similarity: "dot", exclude, blockSize: 128 });
     reference.addDocuments(docs);
     const fast = new DenseSearcher(queries, { k: 25, similarity: "dot", exclude, blockSize: 100, scorer });

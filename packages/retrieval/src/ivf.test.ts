@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DenseSearcher, denseSearch, packRow, type DenseSearchOptions, type LabeledVectors } from "./dense.js";
 import { IvfSearcher, describeIvf, type IvfSearchOptions } from "./ivf.js";
 import { storedVector, type VectorStorage } from "./storage.js";
-import { clustered, recall } from "../test/clustered.js";
+import { clustered, recall, tieHeavyCorpus } from "../test/clustered.js";
 
 const kernel = (queries: Float32Array, count: number, dim: number, o: { normalizeRows: boolean }) => createDotScorer(queries, count, dim, { threads: 1, ...o });
 const pairKernel = (dim: number, o: { block: "float32" | "float16" }) => createPairScorer(dim, { threads: 1, ...o });
@@ -25,11 +25,6 @@ async function exactOnKernel(queries: LabeledVectors, docs: LabeledVectors, opti
   return searcher.run();
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
 describe("IvfSearcher", () => {
   it.each([
     ["cosine", "f32", false],
@@ -39,13 +34,8 @@ describe("IvfSearcher", () => {
     ["dot", "f16", true],
     ["dot", "int8", false],
   ] as const)("searching every list gives exact search's run over the stored vectors: ids, scores, ties, exclusions (%s, %s, kernel %s)", async (similarity, storage, withKernel) => {
-    const r = rng(7);
-    const dim = 12;
     // Small integers: many scores tie, so the order among equals (doc id descending) is tested too.
-    const vec = () => Float32Array.from({ length: dim }, () => Math.floor(r() * 5) - 2);
-    const queries = { ids: ["q1", "q2", "q3", "q4", "q5"], vectors: Array.from({ length: 5 }, vec) };
-    const docs = { ids: Array.from({ length: 700 }, (_, i) => `d${(i * 37) % 700}`), vectors: Array.from({ length: 700 }, vec) };
-    const exclude = { q1: ["d3", "d10", "d99"], q4: docs.ids.slice(0, 50) };
+    const { dim, queries, docs, exclude } = tieHeavyCorpus();
     // Under dot the rows are stored as given, so exact search over what storage reads back is the reference.
     const stored = { ids: docs.ids, vectors: docs.vectors.map((v) => storedVector(v, storage as VectorStorage)) };
     // On the kernels, exact search on ORT's SGEMM over the rows IVF holds (normalized first under cosine) is the

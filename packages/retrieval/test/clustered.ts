@@ -33,3 +33,17 @@ export function recall(approx: Run, exact: Run, k: number): number {
   }
   return hit / total;
 }
+
+/**
+ * 5 queries and 700 documents of 12 small integers in −2…2: every product and sum is exact in fp32 and fp64, so any
+ * kernel must give the scalar reference's scores, and many scores tie, which tests the order among equals. Document
+ * ids are shuffled against insertion order; q1 excludes three ids and q4 the first 50 inserted.
+ */
+export function tieHeavyCorpus() {
+  let s = 7;
+  const r = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const vec = () => Float32Array.from({ length: 12 }, () => Math.floor(r() * 5) - 2);
+  const queries = { ids: ["q1", "q2", "q3", "q4", "q5"], vectors: Array.from({ length: 5 }, vec) };
+  const docs = { ids: Array.from({ length: 700 }, (_, i) => `d${(i * 37) % 700}`), vectors: Array.from({ length: 700 }, vec) };
+  return { dim: 12, queries, docs, exclude: { q1: ["d3", "d10", "d99"], q4: docs.ids.slice(0, 50) } };
+}
