@@ -151,6 +151,7 @@ export class Embedder implements EmbedderDescription {
     const model = await loadModel(ref, options.resolve);
     const prepared = await prepareWeights(model, options.weights ?? "auto", {
       ...weightPlanOptions(options),
+      ...(options.device ? { device: options.device } : {}),
       ...(options.onLoadProgress ? { onProgress: options.onLoadProgress } : {}),
     });
     const session = new DecoderSession(model, {

@@ -1,5 +1,6 @@
 // The step between a loaded model and its session: plan memory for the chosen --weights, refuse what cannot be kept,
 // and make the quantized weights (from the cache when present) with progress.
+import type { Device } from "@dembed/onnx";
 import type { LoadedModel } from "./model.js";
 import { quantizedLinears, type QuantizedLinears, type QuantizeProgress } from "./quantized.js";
 import { dembedCacheDir } from "./tiny-ref.js";
@@ -18,6 +19,11 @@ export interface PrepareWeightsOptions {
   /** Bytes the plan may use; default what the OS reports available. */
   readonly availableBytes?: number;
   readonly cacheDir?: string;
+  /**
+   * Where the session runs (default cpu). int8 and int4 on CPU run the MLP's down projection as int8 per token
+   * (perTokenModules); MatMulIntegerToFloat is a CPU kernel, so on CUDA every weight stays on MatMulNBits.
+   */
+  readonly device?: Device;
   /** Told what --weights auto picked and why. */
   readonly onNotice?: (message: string) => void;
   readonly onProgress?: (p: QuantizeProgress) => void;
@@ -42,6 +48,7 @@ export async function prepareWeights(model: LoadedModel, choice: WeightChoice, o
   const bits = plan.format === "int8" ? 8 : 4;
   const quantized = await quantizedLinears(model.weights, bits, {
     cacheDir: options.cacheDir ?? dembedCacheDir(),
+    perToken: (options.device ?? "cpu") === "cpu",
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { format: plan.format, quantized, plan };

@@ -1,20 +1,24 @@
 // int8 / int4 weights for the decoder's linear layers, made at load from the checkpoint and kept in one file per
-// (checkpoint, format) under $DEMBED_CACHE/quantized/, so the next load reads them instead of quantizing again. The
-// graph points at that file as external data, as it points at the .safetensors for everything else.
+// (checkpoint, format, layout) under $DEMBED_CACHE/quantized/, so the next load reads them instead of quantizing
+// again. The graph points at that file as external data, as it points at the .safetensors for everything else.
 //
-// Layout: <dir>/weights.bin (each tensor's codes, scales and zero points at 4 KiB-aligned offsets) and
-// <dir>/manifest.json, written last: a folder without a manifest is an unfinished write. The manifest names the
-// source files with size and mtime; a changed checkpoint is quantized again.
+// Two layouts per linear: "blocks" (MatMulNBits: codes, scales and zero points per block of 32 along K) and, for the
+// per-token int8 kernel, "channels" (int8 codes [K, N] and one scale per output; see perTokenModules).
+//
+// Layout: <dir>/weights.bin (each tensor's arrays at 4 KiB-aligned offsets) and <dir>/manifest.json, written last:
+// a folder without a manifest is an unfinished write. The manifest names the source files with size and mtime; a
+// changed checkpoint is quantized again.
 import { createHash } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { removeDeadTemps } from "@dembed/files";
-import { quantizationProblem, quantizeBlockwise, type ExternalData, type QuantBits } from "@dembed/onnx";
+import { quantizationProblem, quantizeBlockwise, quantizePerChannel, type ExternalData, type QuantBits } from "@dembed/onnx";
 import { toFloat32 } from "./safetensors/index.js";
 import type { BoundWeights } from "./weights.js";
 
 /** One linear weight in MatMulNBits form: where each of its three tensors lives. */
-export interface QuantizedLinear {
+export interface BlockQuantizedLinear {
+  readonly kind: "blocks";
   readonly bits: QuantBits;
   readonly blockSize: number;
   readonly n: number;
@@ -23,6 +27,18 @@ export interface QuantizedLinear {
   readonly scales: ExternalData;
   readonly zeroPoints: ExternalData;
 }
+
+/** One linear weight for perTokenInt8Linear: int8 codes [K, N] and float32 scales [N]. */
+export interface ChannelQuantizedLinear {
+  readonly kind: "channels";
+  readonly bits: 8;
+  readonly n: number;
+  readonly k: number;
+  readonly codes: ExternalData;
+  readonly scales: ExternalData;
+}
+
+export type QuantizedLinear = BlockQuantizedLinear | ChannelQuantizedLinear;
 
 export type QuantizedLinears = ReadonlyMap<string, QuantizedLinear>;
 
@@ -33,7 +49,7 @@ export interface QuantizeProgress {
   readonly bytesRead: number;
 }
 
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 const ALIGN = 4096;
 /** Block size along K: 32 keeps int4 error small, and every hidden/intermediate size of the supported families divides by it. */
 export const QUANT_BLOCK_SIZE = 32;
@@ -46,6 +62,17 @@ export function quantizableLinears(weights: BoundWeights): string[] {
     for (const module of [m.q, m.k, m.v, m.o, m.gate, m.up, m.down]) names.push(`${module}.weight`);
   }
   return names;
+}
+
+/**
+ * The projections int8 and int4 run as int8 with per-token activations (MLAS's u8s8 GEMM, ≈ 3× bf16 where MatMulNBits
+ * is ≈ 0.9×): the MLP's down projection, whose input is a product (silu(gate)·up), not a norm's output. Norm outputs
+ * carry the channel outliers that one scale per token cannot hold; they stay on MatMulNBits, whose int8 compute scales
+ * each block of 32. int4 keeps down at 8 bits as llama.cpp's Q4_K_M keeps it at 6. The measurements are in the
+ * package README ("int8 kernels").
+ */
+export function perTokenModules(weights: BoundWeights): Set<string> {
+  return new Set(Array.from({ length: weights.spec.config.numLayers }, (_, i) => `${weights.spec.modules.layer(i).down}.weight`));
 }
 
 /** One line per weight the kernel cannot take (naming the tensor and the rule), or [] when all can be quantized. */
@@ -89,7 +116,7 @@ interface Manifest {
   readonly blockSize: number;
   readonly sources: readonly { path: string; size: number; mtimeMs: number }[];
   readonly binBytes: number;
-  readonly tensors: Record<string, { n: number; k: number; codes: [number, number]; scales: [number, number]; zeroPoints: [number, number] }>;
+  readonly tensors: Record<string, { kind: QuantizedLinear["kind"]; n: number; k: number; codes: [number, number]; scales: [number, number]; zeroPoints?: [number, number] }>;
 }
 
 async function sourcesOf(weights: BoundWeights): Promise<Manifest["sources"]> {
@@ -101,23 +128,27 @@ async function sourcesOf(weights: BoundWeights): Promise<Manifest["sources"]> {
   );
 }
 
-function cacheFolder(weights: BoundWeights, bits: QuantBits, blockSize: number, cacheDir: string): string {
-  const key = createHash("sha256").update(`${resolve(weights.checkpoint.location)}\0${bits}\0${blockSize}`).digest("hex").slice(0, 20);
+// The per-token layout keeps the folder name earlier versions gave int8, so their copies are replaced, not orphaned.
+function cacheFolder(weights: BoundWeights, bits: QuantBits, blockSize: number, perToken: boolean, cacheDir: string): string {
+  const layout = perToken ? "" : "\0blocks-only";
+  const key = createHash("sha256").update(`${resolve(weights.checkpoint.location)}\0${bits}\0${blockSize}${layout}`).digest("hex").slice(0, 20);
   return join(cacheDir, "quantized", `${weights.spec.modelType}-int${bits}-${key}`);
 }
 
 function linearsFrom(manifest: Manifest, bin: string): Map<string, QuantizedLinear> {
   const ext = ([offset, length]: [number, number]): ExternalData => ({ location: bin, offset, length });
   return new Map(
-    Object.entries(manifest.tensors).map(([name, t]) => [
+    Object.entries(manifest.tensors).map(([name, t]): [string, QuantizedLinear] => [
       name,
-      { bits: manifest.bits, blockSize: manifest.blockSize, n: t.n, k: t.k, codes: ext(t.codes), scales: ext(t.scales), zeroPoints: ext(t.zeroPoints) },
+      t.kind === "channels"
+        ? { kind: "channels", bits: 8, n: t.n, k: t.k, codes: ext(t.codes), scales: ext(t.scales) }
+        : { kind: "blocks", bits: manifest.bits, blockSize: manifest.blockSize, n: t.n, k: t.k, codes: ext(t.codes), scales: ext(t.scales), zeroPoints: ext(t.zeroPoints!) },
     ]),
   );
 }
 
 /** A manifest that matches these weights and whose data file holds every byte it claims; undefined otherwise. */
-async function readValidManifest(dir: string, weights: BoundWeights, bits: QuantBits, blockSize: number): Promise<Manifest | undefined> {
+async function readValidManifest(dir: string, weights: BoundWeights, bits: QuantBits, blockSize: number, perToken: ReadonlySet<string>): Promise<Manifest | undefined> {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Manifest;
@@ -131,8 +162,9 @@ async function readValidManifest(dir: string, weights: BoundWeights, bits: Quant
   if (!same) return undefined;
   for (const name of quantizableLinears(weights)) {
     const t = manifest.tensors[name];
-    if (!t) return undefined;
-    for (const [offset, length] of [t.codes, t.scales, t.zeroPoints]) if (!(offset >= 0 && length > 0 && offset + length <= manifest.binBytes)) return undefined;
+    if (!t || t.kind !== (perToken.has(name) ? "channels" : "blocks")) return undefined;
+    const arrays = t.kind === "channels" ? [t.codes, t.scales] : [t.codes, t.scales, t.zeroPoints ?? [-1, 0]];
+    for (const [offset, length] of arrays) if (!(offset >= 0 && length > 0 && offset + length <= manifest.binBytes)) return undefined;
   }
   return manifest;
 }
@@ -144,13 +176,21 @@ async function readValidManifest(dir: string, weights: BoundWeights, bits: Quant
 export async function quantizedLinears(
   weights: BoundWeights,
   bits: QuantBits,
-  options: { cacheDir: string; blockSize?: number; onProgress?: (p: QuantizeProgress) => void },
+  options: {
+    cacheDir: string;
+    blockSize?: number;
+    /** The perTokenModules get the 8-bit "channels" layout (default true; false for devices without the kernel). */
+    perToken?: boolean;
+    onProgress?: (p: QuantizeProgress) => void;
+  },
 ): Promise<QuantizedLinears> {
   const blockSize = options.blockSize ?? QUANT_BLOCK_SIZE;
+  const perTokenWanted = options.perToken ?? true;
+  const perToken: ReadonlySet<string> = perTokenWanted ? perTokenModules(weights) : new Set();
   const problems = quantizationProblems(weights, bits, blockSize);
   if (problems.length > 0) throw new Error(`int${bits} weights: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ""}`);
-  const dir = cacheFolder(weights, bits, blockSize, options.cacheDir);
-  const existing = await readValidManifest(dir, weights, bits, blockSize);
+  const dir = cacheFolder(weights, bits, blockSize, perTokenWanted, options.cacheDir);
+  const existing = await readValidManifest(dir, weights, bits, blockSize, perToken);
   if (existing) return linearsFrom(existing, join(dir, "weights.bin"));
 
   const tmpBin = join(dir, `weights.bin.tmp-${process.pid}`);
@@ -181,9 +221,15 @@ export async function quantizedLinears(
       const stored = await readInto(scratch, entry);
       bytesRead += entry.byteLength;
       const row = rowReader(entry.dtype, stored, k);
-      const q = quantizeBlockwise(row, n, k, bits, blockSize, `${entry.path}: ${entry.name}`);
-      const scaleBytes = new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
-      tensors[name] = { n, k, codes: await put(q.codes), scales: await put(scaleBytes), zeroPoints: await put(q.zeroPoints) };
+      const where = `${entry.path}: ${entry.name}`;
+      const bytesOf = (a: Float32Array | Int8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      if (perToken.has(name)) {
+        const q = quantizePerChannel(row, n, k, where);
+        tensors[name] = { kind: "channels", n, k, codes: await put(bytesOf(q.codes)), scales: await put(bytesOf(q.scales)) };
+      } else {
+        const q = quantizeBlockwise(row, n, k, bits, blockSize, where);
+        tensors[name] = { kind: "blocks", n, k, codes: await put(q.codes), scales: await put(bytesOf(q.scales)), zeroPoints: await put(q.zeroPoints) };
+      }
       options.onProgress?.({ tensor: name, done: i + 1, total: names.length, bytesRead });
     }
     await handle.sync();

@@ -5,7 +5,10 @@ import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import type { DecoderConfig } from "./config.js";
 
-/** fp32: widened once at load. bf16: the checkpoint's BF16/F16 bytes, widened per layer as it runs. int8/int4: MatMulNBits. */
+/**
+ * fp32: widened once at load. bf16: the checkpoint's BF16/F16 bytes, widened per layer as it runs. int8/int4:
+ * MatMulNBits, and on CPU the down projections as int8 per token (perTokenModules).
+ */
 export const WEIGHT_FORMATS = ["fp32", "bf16", "int8", "int4"] as const;
 export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
 export type WeightChoice = WeightFormat | "auto";
@@ -21,10 +24,12 @@ export const gib = (bytes: number): string => (bytes / GIB).toFixed(bytes < GIB 
 
 /** Bytes per stored element of each layer projection, by format. */
 // int: codes + float32 scale + zero point per block of 32 (1.16 and 0.64 bytes), plus, for int8's int8 compute, the
-// scales and block sums ORT pre-packs beside the codes; fitted to big-model.ts's warm-cache peaks (28-layer Dream-7B
-// shape, 1 × 512: int8 9.00 GiB; int4 (fp32 compute, nothing added) 4.24 GiB, under this plan's 5.5 GiB because the
-// embedding table is only read where a text's tokens point).
-const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.25, int4: 0.64 };
+// scales and block sums ORT pre-packs beside the codes (≈ 1.25 bytes). Both formats keep the down projections (29 %
+// of a Dream-7B layer) at ≈ 1 byte per channel-quantized element on CPU. Fitted to big-model.ts's warm-cache peaks
+// (28-layer Dream-7B shape: int8 8.84 GiB at 4 × 512, 9.00 GiB at 1 × 512 before down went per token; int4 with
+// every weight at 4 bits 4.24 GiB at 1 × 512, under this plan's 5.5 GiB because the embedding table is only read
+// where a text's tokens point; int4's 0.74 adds the int8 down projections to its 0.64 and is not yet refitted).
+const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.18, int4: 0.74 };
 /** Node, ORT and the tokenizer before any weight: measured ≈ 0.35 GiB. */
 const BASELINE_BYTES = 0.4 * GIB;
 

@@ -73,16 +73,17 @@ describe.each(["llama", "qwen2", "Dream", "qwen3"] as const)("export %s tokenize
   });
 });
 
-describe("export --weights int4", () => {
-  it("writes MatMulNBits weights that transformers.js runs with dembed's int4 embeddings", async () => {
+describe.each(["int4", "int8"] as const)("export --weights %s", (format) => {
+  // int8 also carries the per-token down projections (MatMulIntegerToFloat).
+  it("writes quantized weights that transformers.js runs with dembed's embeddings at that format", async () => {
     process.env.DEMBED_CACHE = join(root.dir, "cache");
-    const source = await createTinyModel("qwen2", join(root.dir, "int4-src"), { seed: 6, dtype: "BF16" });
-    const out = join(root.dir, "int4-onnx");
-    const exported = await exportModel(source, out, { weights: "int4" });
-    expect(exported.weights).toBe("int4");
+    const source = await createTinyModel("qwen2", join(root.dir, `${format}-src`), { seed: 6, dtype: "BF16" });
+    const out = join(root.dir, `${format}-onnx`);
+    const exported = await exportModel(source, out, { weights: format });
+    expect(exported.weights).toBe(format);
     const extractor = await pipeline("feature-extraction", out, { local_files_only: true, dtype: "fp32" });
     const theirs = await extractor(TEXTS, { pooling: "mean", normalize: true });
-    const embedder = await Embedder.load(source, { pooling: "mean", threads: 1, weights: "int4" });
+    const embedder = await Embedder.load(source, { pooling: "mean", threads: 1, weights: format });
     try {
       const ours = await embedder.encode(TEXTS, { normalize: true });
       const h = embedder.dimension;

@@ -16,9 +16,11 @@ const TEXTS = ["Hello world", "A longer sentence about embeddings, retrieval and
 
 /**
  * The bounds this suite holds the formats to (tiny random models; real checkpoints have smoother weights).
- * Hidden states: relative error over the batch; embeddings: the lowest cosine to fp32 over the texts.
+ * Hidden states: largest absolute error over the largest absolute value in the batch; embeddings: the lowest cosine
+ * to fp32 over the texts. int8 measured over seeds 8–10 of the four architectures: hidden ≤ 0.032 with the down
+ * projection per token (≤ 0.024 with every weight on MatMulNBits), cosine ≥ 0.99977.
  */
-export const INT_BOUNDS = { int8: { hidden: 0.03, cosine: 0.9995 }, int4: { hidden: 0.25, cosine: 0.97 } } as const;
+export const INT_BOUNDS = { int8: { hidden: 0.05, cosine: 0.9995 }, int4: { hidden: 0.25, cosine: 0.97 } } as const;
 
 let root: { dir: string; cleanup: () => Promise<void> };
 let cacheDir: string;
@@ -107,6 +109,21 @@ describe("quantized weights cache", () => {
     await utimes(join(dir, "model.safetensors"), later, later);
     await prepareWeights(model, "int4", { maxLength: 64, cacheDir });
     expect(Math.abs((await sourceTime()) - later.getTime())).toBeLessThan(1);
+  });
+});
+
+describe.each(["int8", "int4"] as const)("%s layouts", (format) => {
+  it("runs the down projections as int8 per token on CPU and keeps every weight on MatMulNBits for CUDA, cached apart", async () => {
+    const model = await loadModel(await createTinyModel("llama", join(root.dir, `llama-layouts-${format}`), { seed: 4 }));
+    const cacheDir = join(root.dir, `layout-cache-${format}`);
+    const cpu = await prepareWeights(model, format, { maxLength: 64, cacheDir });
+    const cuda = await prepareWeights(model, format, { maxLength: 64, cacheDir, device: "cuda" });
+    const bits = format === "int8" ? 8 : 4;
+    const kinds = (q: typeof cpu.quantized) => [...q!].map(([name, l]) => `${name.replace(/^model\.layers\.\d+\./, "")}:${l.kind}:${l.bits}`);
+    const blocks = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj"].map((m) => `${m}.weight:blocks:${bits}`);
+    expect(new Set(kinds(cpu.quantized))).toEqual(new Set([...blocks, "mlp.down_proj.weight:channels:8"]));
+    expect(new Set(kinds(cuda.quantized))).toEqual(new Set([...blocks, `mlp.down_proj.weight:blocks:${bits}`]));
+    expect((await readdir(join(cacheDir, "quantized"))).filter((f) => f.startsWith(`llama-${format}-`))).toHaveLength(2);
   });
 });
 

@@ -10,7 +10,7 @@ export {
   type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionOptions, type ValueInfo,
 } from "./session.js";
 export { createWorkerSession } from "./worker-session.js";
-export { quantizeBlockwise, dequantizeRow, quantizationProblem, type BlockQuantized, type QuantBits } from "./quantize.js";
+export { quantizeBlockwise, quantizePerChannel, dequantizeRow, quantizationProblem, type BlockQuantized, type ChannelQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";
 export { createDotScorer, createPairScorer, type DotScorer, type DotScorerOptions, type PairScorer } from "./dot-scorer.js";
 export { readProfile, summarizeProfile, type ProfileRow, type ProfileSummary } from "./profile.js";

@@ -94,3 +94,42 @@ export function dequantizeRow(q: BlockQuantized, r: number): Float32Array {
   }
   return out;
 }
+
+/**
+ * Symmetric int8 with one scale per output row of W: what perTokenInt8Linear multiplies by. Codes are stored
+ * transposed, [K, N], as the u8s8 GEMM takes its B. Bound per element: |w − q·scale| ≤ scale/2, scale = max|w_row|/127.
+ */
+export interface ChannelQuantized {
+  readonly n: number;
+  readonly k: number;
+  /** [K, N] int8 in −127…127. */
+  readonly codes: Int8Array;
+  /** [N] float32. */
+  readonly scales: Float32Array;
+}
+
+export function quantizePerChannel(rows: (r: number) => ArrayLike<number>, n: number, k: number, name = "weight"): ChannelQuantized {
+  if (n < 1 || k < 1) throw new RangeError(`${name}: [${n}, ${k}] has no elements to quantize`);
+  const codes = new Int8Array(k * n);
+  const scales = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = rows(r);
+    if (row.length !== k) throw new RangeError(`${name}: row ${r} has ${row.length} values, expected ${k}`);
+    let max = 0;
+    let sum = 0; // NaN and ±Infinity reach the sum; comparisons would skip them
+    for (let i = 0; i < k; i++) {
+      const w = row[i]!;
+      sum += w;
+      const a = w < 0 ? -w : w;
+      if (a > max) max = a;
+    }
+    if (!Number.isFinite(sum)) {
+      const bad = Array.prototype.findIndex.call(row, (w: number) => !Number.isFinite(w));
+      throw new RangeError(`${name}: element [${r}, ${bad}] is ${row[bad]}; only finite weights can be quantized`);
+    }
+    const scale = Math.fround(max > 0 ? max / 127 : 1);
+    scales[r] = scale;
+    for (let i = 0; i < k; i++) codes[i * n + r] = Math.max(-127, Math.min(127, Math.round(row[i]! / scale)));
+  }
+  return { n, k, codes, scales };
+}

@@ -2,7 +2,7 @@
 // [B, T, hidden] float32 after the final norm (no lm_head). Weights stay in the checkpoint's .safetensors files as
 // external data; F16/BF16 weights are cast to the compute dtype inside the graph.
 import {
-  Graph, add, cast, deferUntil, gather, linear, matMulNBits, mul, reshape, rmsNormalization, rotaryEmbedding, silu, where, type DType, type Value,
+  Graph, add, cast, deferUntil, gather, linear, matMulNBits, mul, perTokenInt8Linear, reshape, rmsNormalization, rotaryEmbedding, silu, where, type DType, type Value,
 } from "@dembed/onnx";
 import type { AttentionMode } from "../config.js";
 import type { DecoderSpec, LayerModules } from "../architectures/types.js";
@@ -29,7 +29,7 @@ export interface DecoderGraphOptions {
   /**
    * How the layer projections' weights are held (default fp32): fp32 widens them once at load (ORT folds the Cast);
    * bf16 keeps the checkpoint's BF16/F16 bytes and widens one layer's weights when that layer runs; int8/int4 use
-   * `quantized` (MatMulNBits). Embeddings, norms and biases are the same in every format.
+   * `quantized` (MatMulNBits, or perTokenInt8Linear for weights in the "channels" layout). Embeddings, norms and biases are the same in every format.
    */
   readonly weights?: { readonly format: WeightFormat; readonly quantized?: QuantizedLinears };
   /**
@@ -119,6 +119,12 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     if (format === "bf16") return linear(x, storedWeight(module, anchor));
     const q = quantized!.get(`${module}.weight`);
     if (!q) throw new Error(`buildDecoderGraph: no quantized weight for '${module}.weight'`);
+    if (q.kind === "channels") {
+      const codes = graph.initializers.get(`${module}.qweight`)?.value ?? graph.externalInitializer(`${module}.qweight`, "int8", [q.k, q.n], q.codes);
+      const scales = graph.initializers.get(`${module}.scales`)?.value ?? graph.externalInitializer(`${module}.scales`, "float32", [q.n], q.scales);
+      // The u8s8 kernel computes in float32 only.
+      return dtype === "float32" ? perTokenInt8Linear(x, codes, scales) : cast(perTokenInt8Linear(cast(x, "float32"), codes, scales), dtype);
+    }
     const blocks = q.k / q.blockSize;
     const tensor = (suffix: string, type: DType, dims: number[], ext: typeof q.codes) =>
       graph.initializers.get(`${module}.${suffix}`)?.value ?? graph.externalInitializer(`${module}.${suffix}`, type, dims, ext);

@@ -13,6 +13,7 @@ export * from "./indexing.js";
 export * from "./creation.js";
 export * from "./nn.js";
 export * from "./contrib.js";
+export * from "./int8.js";
 export type { Operand } from "./core.js";
 export { isUnknown } from "./dims.js";
 export { known as knownContents } from "./known.js";
@@ -27,6 +28,6 @@ export const OP_TYPES = [
   "Gather", "GatherElements", "ScatterND", "ScatterElements", "CumSum", "Trilu",
   "Constant", "Range", "ConstantOfShape",
   "Attention", "RMSNormalization", "RotaryEmbedding",
-  "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits",
+  "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits", "QuantizeLinear", "MatMulIntegerToFloat",
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];
