@@ -5,6 +5,7 @@
 // RSS is its own. fp32 runs only where the memory plan says it fits.
 //   npx tsx benchmarks/scripts/big-model.ts [--layers 28] [--formats fp32,bf16,int8,int4] [--cases 1x512,4x512,1x8192]
 //                                           [--dir <folder>] [--threads N] [--cold]   (--cold: drop the quantized cache)
+//                                           [--mlp-chunk T]   (MLP sequence chunk in tokens; default the graph's 4096)
 // No PyTorch anchor here: CPU PyTorch holds a 7B model only in bf16, whose CPU matmuls are not a fair baseline, and
 // forward-speed.ts already anchors the fp32 path against it.
 import { execFileSync } from "node:child_process";
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     dir: { type: "string" },
     cold: { type: "boolean", default: false },
     "run-format": { type: "string" },
+    "mlp-chunk": { type: "string" },
   },
 });
 const layers = Number(values.layers);
@@ -92,7 +94,8 @@ async function runFormat(format: WeightFormat): Promise<void> {
     return;
   }
   const prepareSeconds = (performance.now() - start) / 1000;
-  const session = new DecoderSession(model, { threads, attention: "bidirectional", weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
+  const mlpChunk = values["mlp-chunk"] === undefined ? {} : { mlpChunkTokens: Number(values["mlp-chunk"]) };
+  const session = new DecoderSession(model, { threads, attention: "bidirectional", ...mlpChunk, weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
   start = performance.now();
   await session.run(input(1, 16)); // session creation + a first small run
   const readySeconds = (performance.now() - start) / 1000;
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
   console.log(`fp32 matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s with ${threads} threads; Dream-7B shape, ${layers} layers, bidirectional`);
   const results: FormatResult[] = [];
   for (const format of values.formats!.split(",") as WeightFormat[]) {
-    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!];
+    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!, ...(values["mlp-chunk"] === undefined ? [] : ["--mlp-chunk", values["mlp-chunk"]])];
     try {
       const line = execFileSync(process.execPath, args, { encoding: "utf8", env: withHugePages(process.env), stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).trim().split("\n").at(-1)!;
       results.push(JSON.parse(line) as FormatResult);

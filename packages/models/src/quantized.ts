@@ -128,7 +128,8 @@ async function sourcesOf(weights: BoundWeights): Promise<Manifest["sources"]> {
   );
 }
 
-// The per-token layout keeps the folder name earlier versions gave int8, so their copies are replaced, not orphaned.
+// The CPU layout keeps the folder names earlier versions used, so their copies are replaced (FORMAT_VERSION), not
+// orphaned; the CUDA layout gets folders of its own.
 function cacheFolder(weights: BoundWeights, bits: QuantBits, blockSize: number, perToken: boolean, cacheDir: string): string {
   const layout = perToken ? "" : "\0blocks-only";
   const key = createHash("sha256").update(`${resolve(weights.checkpoint.location)}\0${bits}\0${blockSize}${layout}`).digest("hex").slice(0, 20);

@@ -29,7 +29,8 @@ export interface DecoderGraphOptions {
   /**
    * How the layer projections' weights are held (default fp32): fp32 widens them once at load (ORT folds the Cast);
    * bf16 keeps the checkpoint's BF16/F16 bytes and widens one layer's weights when that layer runs; int8/int4 use
-   * `quantized` (MatMulNBits, or perTokenInt8Linear for weights in the "channels" layout). Embeddings, norms and biases are the same in every format.
+   * `quantized` (MatMulNBits, or perTokenInt8Linear for weights in the "channels" layout). Embeddings, norms and
+   * biases are the same in every format.
    */
   readonly weights?: { readonly format: WeightFormat; readonly quantized?: QuantizedLinears };
   /**
@@ -119,15 +120,15 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     if (format === "bf16") return linear(x, storedWeight(module, anchor));
     const q = quantized!.get(`${module}.weight`);
     if (!q) throw new Error(`buildDecoderGraph: no quantized weight for '${module}.weight'`);
+    const tensor = (suffix: string, type: DType, dims: number[], ext: typeof q.codes) =>
+      graph.initializers.get(`${module}.${suffix}`)?.value ?? graph.externalInitializer(`${module}.${suffix}`, type, dims, ext);
     if (q.kind === "channels") {
-      const codes = graph.initializers.get(`${module}.qweight`)?.value ?? graph.externalInitializer(`${module}.qweight`, "int8", [q.k, q.n], q.codes);
-      const scales = graph.initializers.get(`${module}.scales`)?.value ?? graph.externalInitializer(`${module}.scales`, "float32", [q.n], q.scales);
+      const codes = tensor("qweight", "int8", [q.k, q.n], q.codes);
+      const scales = tensor("scales", "float32", [q.n], q.scales);
       // The u8s8 kernel computes in float32 only.
       return dtype === "float32" ? perTokenInt8Linear(x, codes, scales) : cast(perTokenInt8Linear(cast(x, "float32"), codes, scales), dtype);
     }
     const blocks = q.k / q.blockSize;
-    const tensor = (suffix: string, type: DType, dims: number[], ext: typeof q.codes) =>
-      graph.initializers.get(`${module}.${suffix}`)?.value ?? graph.externalInitializer(`${module}.${suffix}`, type, dims, ext);
     const codes = tensor("qweight", "uint8", [q.n, blocks, (q.blockSize * q.bits) / 8], q.codes);
     const scales = tensor("scales", "float32", [q.n * blocks], q.scales);
     const zeroPoints = tensor("qzeros", "uint8", [q.zeroPoints.length], q.zeroPoints);

@@ -65,7 +65,8 @@ export function perTokenInt8Linear(x: Value, codes: Value, scales: Value): Value
   // tokens of a 7B MLP); the floor keeps an all-zero row (padding) finite: its codes are all 128, its products 0.
   const rowMax = max2(reduceMax(x, [last]), neg(reduceMin(x, [last])));
   const rowScale = div(max2(rowMax, 1e-30), 127);
-  // One block per row: QuantizeLinear divides by the row's scale as it rounds, with no scaled copy of x.
+  // One block per row: QuantizeLinear divides by the row's scale as it rounds, with no scaled copy of x. Blocked
+  // quantization wants a zero point of the scale's shape; 0·scale + 128 is that without shape ops.
   const zeroPoints = cast(add(mul(rowScale, 0), 128), "uint8");
   const codesOfX = quantizeLinear(x, rowScale, zeroPoints, { axis: last, blockSize: k });
   return matMulIntegerToFloat(codesOfX, codes, rowScale, scales, scalar(x.graph, 128, "uint8"));
