@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       const t = Number(c.spec.split("x")[1]);
       const fraction = (c.tokensPerSecond * flopsPerToken(t)) / 1e9 / ceiling;
       const head = i === 0 ? `${r.format.padEnd(8)} ${r.prepareSeconds.toFixed(1).padStart(9)} ${r.readySeconds.toFixed(1).padStart(8)} ${`${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB`.padStart(10)}` : " ".repeat(38);
-      const tail = i === 0 ? cos.toFixed(5).padStart(15) : "";
+      const tail = i === 0 ? (reference ? cos.toFixed(5) : "– (no bf16 run)").padStart(15) : "";
       console.log(`${head}   ${c.spec.padEnd(8)} ${c.tokensPerSecond.toFixed(1).padStart(9)} ${`${(100 * fraction).toFixed(0)}%`.padStart(16)} ${tail}`);
     });
   }

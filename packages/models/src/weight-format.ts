@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import type { DecoderConfig } from "./config.js";
+import { mlpChunkLength } from "./graph/chunks.js";
 
 /**
  * fp32: widened once at load. bf16: the checkpoint's BF16/F16 bytes, widened per layer as it runs. int8/int4:
@@ -59,7 +60,7 @@ function projectionParams(c: DecoderConfig): { perLayer: number; total: number }
 export function activationBytes(input: Omit<MemoryPlanInput, "storedBytes">): number {
   const c = input.config;
   const tokens = input.batch * input.length;
-  const chunk = input.batch * Math.min(input.length, input.mlpChunkTokens ?? 4096);
+  const chunk = input.batch * mlpChunkLength(input.length, input.mlpChunkTokens);
   // Residual, norm, q, k, v, attention output, o and the float32 output copy: ≈ 8 hidden-sized tensors.
   const hidden = 8 * tokens * c.hiddenSize * 4;
   const mlp = 3 * chunk * c.intermediateSize * 4;

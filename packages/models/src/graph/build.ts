@@ -9,7 +9,9 @@ import type { DecoderSpec, LayerModules } from "../architectures/types.js";
 import type { BoundWeights, WeightDtype } from "../weights.js";
 import type { QuantizedLinears } from "../quantized.js";
 import type { WeightFormat } from "../weight-format.js";
-import { inSequenceChunks, replayingHook } from "./chunks.js";
+import { MLP_CHUNKS, MLP_CHUNK_TOKENS, inSequenceChunks, replayingHook } from "./chunks.js";
+
+export { MLP_CHUNKS, MLP_CHUNK_TOKENS };
 import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
 
@@ -34,9 +36,9 @@ export interface DecoderGraphOptions {
    */
   readonly weights?: { readonly format: WeightFormat; readonly quantized?: QuantizedLinears };
   /**
-   * Run each MLP over sequence chunks of this many tokens (at most MLP_CHUNKS chunks; the last takes the rest), so
-   * long inputs never hold [B, T, intermediate] activations whole. Default 4096 for inference kernels; 0 turns it
-   * off; the primitive (training) kernel does not chunk unless asked.
+   * Run each MLP over sequence chunks of this many tokens (more when T needs over MLP_CHUNKS chunks; see
+   * inSequenceChunks), so long inputs never hold [B, T, intermediate] activations whole. Default MLP_CHUNK_TOKENS for
+   * inference kernels; 0 turns it off; the primitive (training) kernel does not chunk unless asked.
    */
   readonly mlpChunkTokens?: number;
   readonly name?: string;
@@ -60,8 +62,6 @@ export interface DecoderGraph {
  */
 const ACCURACY_LEVEL = { 8: 4, 4: 0 } as const;
 
-/** Chunks per MLP: with the default 4096 tokens each, a 32k input splits evenly. */
-export const MLP_CHUNKS = 8;
 
 export const INPUT_NAMES = { inputIds: "input_ids", attentionMask: "attention_mask", causal: "causal" } as const;
 export const OUTPUT_NAME = "last_hidden_state";
@@ -99,7 +99,7 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     if (!widened) casts.set(name, (widened = cast(value, castTo)));
     return widened;
   };
-  const chunkTokens = options.mlpChunkTokens ?? (kernel === "primitive" ? 0 : 4096);
+  const chunkTokens = options.mlpChunkTokens ?? (kernel === "primitive" ? 0 : MLP_CHUNK_TOKENS);
   if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 0) throw new Error(`buildDecoderGraph: mlpChunkTokens must be a non-negative integer, got ${chunkTokens}`);
   // With chunked MLPs a module is applied once per chunk; the replaying hook keeps the caller's hook to one call per module.
   const hook = options.linearHook && chunkTokens > 0 ? replayingHook(options.linearHook) : options.linearHook;

@@ -1,16 +1,34 @@
 // Long inputs: the MLP's [B, T, intermediate] activations are the largest tensors of a layer (3 × 637 MB at 32k
-// tokens for a 0.5B model), so the MLP runs over sequence chunks of at most `chunkTokens`. ORT executes the chunk
-// chains one after another, so only one chunk's activations are alive at a time (probed: 2.2 GB → 0.46 GB).
+// tokens for a 0.5B model), so the MLP runs over sequence chunks of `chunkTokens`, or of ⌈T / maxChunks⌉ when T needs
+// more than maxChunks of them (no last chunk takes an unbounded rest). ORT executes the chunk chains one after
+// another, so only one chunk's activations are alive at a time (probed: 2.2 GB → 0.46 GB).
 // Inputs of up to `chunkTokens` leave every chunk but the first empty, which costs a few empty kernel calls.
-import { concat, constant, min2, reshape, shape, slice, type Dim, type Graph, type Value } from "@dembed/onnx";
+import { add, concat, constant, div, max2, min2, mul, reshape, shape, slice, type Dim, type Graph, type Value } from "@dembed/onnx";
 import type { LinearHook } from "./build.js";
 
-/** Applies `block` to `x` [B, T, H] in sequence chunks; chunk i covers [min(T, i·C), min(T, (i+1)·C)), the last to T. */
+/**
+ * Chunks per MLP, and the default tokens per chunk (longer inputs than MLP_CHUNKS × MLP_CHUNK_TOKENS widen them: 32k
+ * tokens run in chunks of 4096). 1024 rather than 4096: on the 7B shape at 1 × 8192, int8 peaked at 9.67 GiB instead
+ * of 10.26, and was not slower (big-model.ts --mlp-chunk, back to back; packages/models/README.md).
+ */
+export const MLP_CHUNKS = 8;
+export const MLP_CHUNK_TOKENS = 1024;
+
+/** Tokens in the widest MLP chunk of a length-`length` sequence: what inSequenceChunks cuts. */
+export function mlpChunkLength(length: number, chunkTokens = MLP_CHUNK_TOKENS, maxChunks = MLP_CHUNKS): number {
+  return chunkTokens > 0 ? Math.min(length, Math.max(chunkTokens, Math.ceil(length / maxChunks))) : length;
+}
+
+/**
+ * Applies `block` to `x` [B, T, H] in sequence chunks of S = max(C, ⌈T / maxChunks⌉) tokens: chunk i covers
+ * [min(T, i·S), min(T, (i+1)·S)). So a chunk holds C tokens until T needs more than maxChunks of them.
+ */
 export function inSequenceChunks(x: Value, chunkTokens: number, maxChunks: number, block: (chunk: Value, index: number) => Value): Value {
   const graph = x.graph;
   const length = shape(x, { start: 1, end: 2 }); // [1] int64: T
+  const step = max2(constant(graph, [chunkTokens], { dtype: "int64", dims: [1] }), div(add(length, maxChunks - 1), maxChunks));
   const bound = (i: number): Value =>
-    i === 0 ? constant(graph, [0], { dtype: "int64", dims: [1] }) : i === maxChunks ? length : min2(length, constant(graph, [i * chunkTokens], { dtype: "int64", dims: [1] }));
+    i === 0 ? constant(graph, [0], { dtype: "int64", dims: [1] }) : i === maxChunks ? length : min2(length, mul(step, i));
   const outputs: Value[] = [];
   for (let i = 0; i < maxChunks; i++) {
     outputs.push(graph.scope(`chunk${i}`, () => block(slice(x, { starts: bound(i), ends: bound(i + 1), axes: [1] }), i)));
