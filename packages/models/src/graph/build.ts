@@ -10,8 +10,6 @@ import type { BoundWeights, WeightDtype } from "../weights.js";
 import type { QuantizedLinears } from "../quantized.js";
 import type { WeightFormat } from "../weight-format.js";
 import { MLP_CHUNKS, MLP_CHUNK_TOKENS, inSequenceChunks, replayingHook } from "./chunks.js";
-
-export { MLP_CHUNKS, MLP_CHUNK_TOKENS };
 import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
 
@@ -61,7 +59,6 @@ export interface DecoderGraph {
  * which cost 1.6 GiB of peak (6.45 → 4.90 GiB at 4 × 512) for 20 % more speed, and int4 is the format chosen for memory.
  */
 const ACCURACY_LEVEL = { 8: 4, 4: 0 } as const;
-
 
 export const INPUT_NAMES = { inputIds: "input_ids", attentionMask: "attention_mask", causal: "causal" } as const;
 export const OUTPUT_NAME = "last_hidden_state";
