@@ -2,10 +2,12 @@
 // cold, and session creation), peak RSS, tokens/s at each case, the fraction of the fp32 matmul ceiling, and the cosine
 // of each format's mean-pooled embedding against bf16's. Random BF16 weights (≈ 15 GB at 28 layers) are written once
 // through the tiny-model writer; --layers N writes a cut-down copy. Each format runs in its own process, so each peak
-// RSS is its own. fp32 runs only where the memory plan says it fits.
+// RSS is its own, printed with the peaks of its anonymous and file-backed parts (rss-sampler.ts). fp32 runs only where
+// the memory plan says it fits.
 //   npx tsx benchmarks/scripts/big-model.ts [--layers 28] [--formats fp32,bf16,int8,int4] [--cases 1x512,4x512,1x8192]
 //                                           [--dir <folder>] [--threads N] [--cold]   (--cold: drop the quantized cache)
-//                                           [--mlp-chunk T]   (MLP sequence chunk in tokens; default the graph's 4096)
+//                                           [--mlp-chunk T]   (MLP sequence chunk in tokens; default the graph's own)
+//                                           [--arena on|off]  (ORT's CPU memory arena; default on)
 // No PyTorch anchor here: CPU PyTorch holds a 7B model only in bf16, whose CPU matmuls are not a fair baseline, and
 // forward-speed.ts already anchors the fp32 path against it.
 import { execFileSync } from "node:child_process";
@@ -17,6 +19,7 @@ import { parseArgs } from "node:util";
 import { DecoderSession, createTinyModel, dembedCacheDir, loadModel, prepareWeights, type WeightFormat } from "@dembed/models";
 import { withHugePages } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
+import { startRssSampler, type RssPeaks } from "./rss-sampler.js";
 
 const DREAM_7B = {
   hidden_size: 3584,
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     cold: { type: "boolean", default: false },
     "run-format": { type: "string" },
     "mlp-chunk": { type: "string" },
+    arena: { type: "string", default: "on" },
   },
 });
 const layers = Number(values.layers);
@@ -70,6 +74,8 @@ interface FormatResult {
   readySeconds: number;
   cases: { spec: string; tokensPerSecond: number; seconds: number }[];
   peakRssBytes: number;
+  /** Peaks of the anonymous and the file-backed part of RSS (the mapped embedding table is file-backed). */
+  split?: RssPeaks;
   /** Mean-pooled, L2-normalized embedding of the first row of the first case. */
   embedding: number[];
 }
@@ -81,6 +87,7 @@ const input = (b: number, t: number) => ({
 });
 
 async function runFormat(format: WeightFormat): Promise<void> {
+  const sampler = startRssSampler();
   const model = await loadModel(dir);
   let start = performance.now();
   let prepared;
@@ -95,7 +102,7 @@ async function runFormat(format: WeightFormat): Promise<void> {
   }
   const prepareSeconds = (performance.now() - start) / 1000;
   const mlpChunk = values["mlp-chunk"] === undefined ? {} : { mlpChunkTokens: Number(values["mlp-chunk"]) };
-  const session = new DecoderSession(model, { threads, attention: "bidirectional", ...mlpChunk, weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
+  const session = new DecoderSession(model, { threads, attention: "bidirectional", memoryArena: values.arena !== "off", ...mlpChunk, weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
   start = performance.now();
   await session.run(input(1, 16)); // session creation + a first small run
   const readySeconds = (performance.now() - start) / 1000;
@@ -117,7 +124,8 @@ async function runFormat(format: WeightFormat): Promise<void> {
     }
   }
   await session.release();
-  const result: FormatResult = { format, prepareSeconds, readySeconds, cases, peakRssBytes: process.resourceUsage().maxRSS * 1024, embedding };
+  const split = await sampler.stop();
+  const result: FormatResult = { format, prepareSeconds, readySeconds, cases, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...(split ? { split } : {}), embedding };
   console.log(JSON.stringify(result));
 }
 
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
   console.log(`fp32 matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s with ${threads} threads; Dream-7B shape, ${layers} layers, bidirectional`);
   const results: FormatResult[] = [];
   for (const format of values.formats!.split(",") as WeightFormat[]) {
-    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!, ...(values["mlp-chunk"] === undefined ? [] : ["--mlp-chunk", values["mlp-chunk"]])];
+    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!, "--arena", values.arena!, ...(values["mlp-chunk"] === undefined ? [] : ["--mlp-chunk", values["mlp-chunk"]])];
     try {
       const line = execFileSync(process.execPath, args, { encoding: "utf8", env: withHugePages(process.env), stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).trim().split("\n").at(-1)!;
       results.push(JSON.parse(line) as FormatResult);
@@ -137,7 +145,7 @@ async function main(): Promise<void> {
     }
   }
   const reference = results.find((r) => r.format === "bf16" && !r.refused)?.embedding;
-  console.log("weights  prepare s  ready s  peak RSS   case       tokens/s  of fp32 ceiling  cosine to bf16");
+  console.log("weights  prepare s  ready s  peak RSS   case       tokens/s  of fp32 ceiling  cosine to bf16  peak anon / file-backed");
   for (const r of results) {
     if (r.refused) {
       console.log(`${r.format.padEnd(8)} refused by the memory plan: ${r.refused}`);
@@ -148,7 +156,8 @@ async function main(): Promise<void> {
       const t = Number(c.spec.split("x")[1]);
       const fraction = (c.tokensPerSecond * flopsPerToken(t)) / 1e9 / ceiling;
       const head = i === 0 ? `${r.format.padEnd(8)} ${r.prepareSeconds.toFixed(1).padStart(9)} ${r.readySeconds.toFixed(1).padStart(8)} ${`${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB`.padStart(10)}` : " ".repeat(38);
-      const tail = i === 0 ? (reference ? cos.toFixed(5) : "– (no bf16 run)").padStart(15) : "";
+      const split = r.split ? `${(r.split.anonBytes / 2 ** 30).toFixed(2)} / ${(r.split.fileBytes / 2 ** 30).toFixed(2)} GiB` : "–";
+      const tail = i === 0 ? `${(reference ? cos.toFixed(5) : "– (no bf16 run)").padStart(15)}  ${split}` : "";
       console.log(`${head}   ${c.spec.padEnd(8)} ${c.tokensPerSecond.toFixed(1).padStart(9)} ${`${(100 * fraction).toFixed(0)}%`.padStart(16)} ${tail}`);
     });
   }

@@ -2,11 +2,11 @@
 //   masked    – ONNX Attention (opset 23) with a bool [B,1,T,T] mask: any padding, either mode, or the mode as a
 //               runtime input. Holds heads·T² scores per layer, so it is for short and medium inputs.
 //   primitive – MatMul / Softmax with an additive mask, kv heads expanded: every op has a VJP rule (training graphs).
-//   flash     – O(T) memory: com.microsoft MultiHeadAttention without a mask (bidirectional, unpadded rows only)
-//               or GroupQueryAttention with seqlens_k (causal, right-padded rows). The session runner
-//               (decoder-session.ts) splits or repacks batches so that these conditions hold.
+//   flash     – O(T) memory: com.microsoft MultiHeadAttention without a mask, one per kv head (bidirectional,
+//               unpadded rows only) or GroupQueryAttention with seqlens_k (causal, right-padded rows). The
+//               session runner (decoder-session.ts) splits or repacks batches so that these conditions hold.
 import {
-  add, attention, expand, groupQueryAttention, matmul, multiHeadAttention, mul, reshape, softmax, transpose, unsqueeze,
+  add, attention, concat, expand, groupQueryAttention, matmul, multiHeadAttention, mul, reshape, slice, softmax, transpose, unsqueeze,
   type Value,
 } from "@dembed/onnx";
 import type { AttentionMode } from "../config.js";
@@ -47,17 +47,27 @@ export function attend(inputs: AttentionInputs, s: AttentionShape, q: Value, k: 
           kvNumHeads: s.numKvHeads,
         }).output;
       }
-      // MLAS flash attention needs 3-D q/k/v with as many kv heads as query heads and no mask at all.
-      return multiHeadAttention(q, repeatKvHeads(k, s), repeatKvHeads(v, s), { numHeads: s.numHeads });
+      return groupedFlashAttention(s, q, k, v);
   }
 }
 
-/** [B, T, KV·D] → [B, T, H·D], query head h reading kv head ⌊h / (H/KV)⌋. */
-function repeatKvHeads(x: Value, s: AttentionShape): Value {
+/**
+ * Bidirectional flash attention, one MultiHeadAttention per kv head over the query heads that share it. MLAS flash
+ * attention needs 3-D q/k/v with as many kv heads as query heads and no mask at all, and copies each of them into
+ * [B, heads, T, D] first; per group, the widened k and v and those copies hold one group's heads instead of all of
+ * them (ORT runs the groups one after another, as it runs MLP chunks).
+ */
+function groupedFlashAttention(s: AttentionShape, q: Value, k: Value, v: Value): Value {
   const groups = s.numHeads / s.numKvHeads;
-  if (groups === 1) return x;
-  const perHead = reshape(x, [0, 0, s.numKvHeads, 1, s.headDim]); // [B, T, KV, 1, D]
-  return reshape(expand(perHead, [1, 1, 1, groups, 1]), [0, 0, s.numHeads * s.headDim]); // [B, T, H·D]
+  if (groups === 1) return multiHeadAttention(q, k, v, { numHeads: s.numHeads });
+  const width = groups * s.headDim;
+  const outputs: Value[] = [];
+  for (let g = 0; g < s.numKvHeads; g++) {
+    const heads = (x: Value, size: number) => slice(x, { starts: [g * size], ends: [(g + 1) * size], axes: [2] });
+    const widen = (x: Value) => reshape(expand(reshape(heads(x, s.headDim), [0, 0, 1, s.headDim]), [1, 1, groups, 1]), [0, 0, width]);
+    outputs.push(q.graph.scope(`kv${g}`, () => multiHeadAttention(heads(q, width), widen(k), widen(v), { numHeads: groups })));
+  }
+  return concat(outputs, 2); // [B, T, H·D]
 }
 
 function primitiveAttention(additive: Value, s: AttentionShape, q: Value, k: Value, v: Value): Value {
