@@ -39,6 +39,12 @@ export interface DecoderGraphOptions {
    * inference kernels; 0 turns it off; the primitive (training) kernel does not chunk unless asked.
    */
   readonly mlpChunkTokens?: number;
+  /**
+   * "gather" (default): the graph takes input_ids and gathers from the embedding table, which ORT maps from the
+   * checkpoint. "input": it takes `inputs_embeds` [B, T, hidden] in the compute dtype, which the caller gathers
+   * (EmbeddingRows), so the table is not in the graph and its mapped pages never count in the process's RSS.
+   */
+  readonly embeddings?: "gather" | "input";
   readonly name?: string;
 }
 
@@ -47,7 +53,8 @@ export interface DecoderGraph {
   readonly spec: DecoderSpec;
   readonly attention: AttentionMode | "runtime";
   readonly kernel: AttentionKernel;
-  readonly inputIds: Value;
+  /** input_ids [B, T] int64, or inputs_embeds [B, T, hidden] when built with embeddings "input". */
+  readonly tokens: Value;
   readonly attentionMask: Value;
   readonly causal?: Value;
   readonly lastHiddenState: Value;
@@ -60,7 +67,7 @@ export interface DecoderGraph {
  */
 const ACCURACY_LEVEL = { 8: 4, 4: 0 } as const;
 
-export const INPUT_NAMES = { inputIds: "input_ids", attentionMask: "attention_mask", causal: "causal" } as const;
+export const INPUT_NAMES = { inputIds: "input_ids", inputsEmbeds: "inputs_embeds", attentionMask: "attention_mask", causal: "causal" } as const;
 export const OUTPUT_NAME = "last_hidden_state";
 
 const ONNX_DTYPE: Record<WeightDtype, DType> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
@@ -76,7 +83,8 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
   }
   const graph = new Graph(options.name ?? `${spec.modelType}-${mode}-${kernel}`);
 
-  const inputIds = graph.input(INPUT_NAMES.inputIds, "int64", ["batch", "sequence"]);
+  const embedsIn = options.embeddings === "input";
+  const tokens = embedsIn ? graph.input(INPUT_NAMES.inputsEmbeds, dtype, ["batch", "sequence", c.hiddenSize]) : graph.input(INPUT_NAMES.inputIds, "int64", ["batch", "sequence"]);
   const mask = graph.input(INPUT_NAMES.attentionMask, "int64", ["batch", "sequence"]);
   const causal = mode === "runtime" ? graph.input(INPUT_NAMES.causal, "bool", []) : undefined;
 
@@ -144,13 +152,13 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     const attnMode: AttentionMode | Value = causal ?? (mode as AttentionMode);
     if (kernel === "masked") return { kernel, mode: attnMode, mask: attentionMask(mask, attnMode) };
     if (kernel === "primitive") return { kernel, mode: attnMode, mask: additiveMask(attentionMask(mask, attnMode), dtype) };
-    return { kernel, mode: attnMode, seqlensK: seqlensK(mask), totalLength: totalLength(inputIds) };
+    return { kernel, mode: attnMode, seqlensK: seqlensK(mask), totalLength: totalLength(mask) };
   });
   const shape: AttentionShape = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
 
   // Gather from the stored table, then cast: a BF16 embedding table is never widened as a whole.
-  let x = graph.scope("embed", () => {
-    const rows = gather(param(`${spec.modules.embed}.weight`, null), inputIds, 0); // [B, T, hidden]
+  let x = embedsIn ? tokens : graph.scope("embed", () => {
+    const rows = gather(param(`${spec.modules.embed}.weight`, null), tokens, 0); // [B, T, hidden]
     return rows.dtype === dtype ? rows : cast(rows, dtype);
   });
 
@@ -180,7 +188,7 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     return where(realTokens(mask), out, 0);
   });
   const lastHiddenState = graph.output(hidden, OUTPUT_NAME);
-  return { graph, spec, attention: mode, kernel, inputIds, attentionMask: mask, causal, lastHiddenState };
+  return { graph, spec, attention: mode, kernel, tokens, attentionMask: mask, causal, lastHiddenState };
 }
 
 /** SwiGLU: down(silu(gate(h)) · up(h)). */

@@ -58,9 +58,9 @@ export function seqlensK(attentionMask: Value): Value {
   return cast(max2(sub(reduceSum(attentionMask, [1], { keepdims: false }), 1), 0), "int32");
 }
 
-/** The padded length T as an int32 scalar (GroupQueryAttention's total_sequence_length). */
-export function totalLength(inputIds: Value): Value {
-  return cast(squeeze(shape(inputIds, { start: 1, end: 2 }), [0]), "int32");
+/** The padded length T of a [B, T] input as an int32 scalar (GroupQueryAttention's total_sequence_length). */
+export function totalLength(attentionMask: Value): Value {
+  return cast(squeeze(shape(attentionMask, { start: 1, end: 2 }), [0]), "int32");
 }
 
 /** [B, T, 1] bool, true on real tokens: used to zero the outputs at padded positions. */

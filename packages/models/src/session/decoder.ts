@@ -8,6 +8,7 @@ import type { AttentionKernel } from "../graph/attention.js";
 import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type DecoderGraphOptions, type LinearHook } from "../graph/build.js";
 import type { ComputeDtype } from "../graph/inputs.js";
 import { InputError, equalLengthGroups, packRight, rowSpans, unpackRows, validateBatch, type InputBatch, type RowSpan } from "./batch.js";
+import { EmbeddingRows } from "./embedding-rows.js";
 
 /**
  * "auto": the O(T)-memory flash kernels (causal: GroupQueryAttention on rows moved to right padding; bidirectional:
@@ -29,6 +30,11 @@ export interface DecoderSessionOptions {
   readonly worker?: boolean;
   /** Injected into every linear layer (LoRA adapters). */
   readonly linearHook?: LinearHook;
+  /**
+   * Where the embedding rows are gathered (see DecoderGraphOptions.embeddings): default "input", read by EmbeddingRows
+   * outside ORT, for float32 compute; "gather" in the graph otherwise.
+   */
+  readonly embeddings?: "gather" | "input";
   /** Sequence chunk of the MLPs (see DecoderGraphOptions.mlpChunkTokens). */
   readonly mlpChunkTokens?: number;
   /** Extra feeds for graph inputs the hook added (e.g. LoRA A/B tensors). */
@@ -53,6 +59,7 @@ export class DecoderSession {
   private released = false;
   readonly attention: AttentionMode;
   readonly kernel: KernelChoice;
+  private readonly embeddingRows?: EmbeddingRows;
 
   constructor(
     readonly model: LoadedModel,
@@ -60,6 +67,11 @@ export class DecoderSession {
   ) {
     this.attention = options.attention ?? model.spec.defaultAttention;
     this.kernel = options.kernel ?? "auto";
+    const embeddings = options.embeddings ?? ((options.computeDtype ?? "float32") === "float32" ? "input" : "gather");
+    if (embeddings === "input") {
+      if ((options.computeDtype ?? "float32") !== "float32") throw new Error(`DecoderSession(${model.dir}): embeddings "input" needs float32 compute`);
+      this.embeddingRows = new EmbeddingRows(model.weights.tensors.get(`${model.spec.modules.embed}.weight`)!);
+    }
     if (options.computeDtype === "bfloat16" && options.device !== "cuda") {
       // ORT's CPU provider has no bf16 matmul kernels; BF16 checkpoints are cast to float32 (or float16) instead.
       throw new Error(`DecoderSession(${model.dir}): bfloat16 compute needs device "cuda"; on CPU use float32 or float16 (BF16 weights are cast in the graph)`);
@@ -124,8 +136,11 @@ export class DecoderSession {
 
   private async forward(key: GraphKey, batch: InputBatch, extra: Record<string, Tensor>): Promise<Float32Array> {
     const session = await this.session(key);
+    const hidden = this.model.spec.config.hiddenSize;
     const feeds: Record<string, Tensor> = {
-      [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: batch.inputIds },
+      ...(this.embeddingRows
+        ? { [INPUT_NAMES.inputsEmbeds]: { dtype: "float32", dims: [...batch.dims, hidden], data: this.embeddingRows.gather(batch.inputIds) } }
+        : { [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: batch.inputIds } }),
       [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: batch.attentionMask },
       ...extra,
       ...this.options.extraFeeds?.(),
@@ -144,6 +159,7 @@ export class DecoderSession {
         computeDtype: this.options.computeDtype,
         linearHook: this.options.linearHook,
         mlpChunkTokens: this.options.mlpChunkTokens,
+        embeddings: this.embeddingRows ? "input" : "gather",
         ...(this.options.weights ? { weights: this.options.weights } : {}),
       });
       const open = this.options.worker ? createWorkerSession : createSession;
