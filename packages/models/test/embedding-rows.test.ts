@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDecoderGraph } from "../src/graph/build.js";
 import { batchFromRows } from "../src/session/batch.js";
 import { DecoderSession } from "../src/session/decoder.js";
-import { EmbeddingRows } from "../src/session/embedding-rows.js";
+import { EmbeddingRows, HELD_TABLE_BYTES } from "../src/session/embedding-rows.js";
 import { readParameter } from "../src/weights.js";
 import { paddedRows, tempDir, tinyModel } from "./helpers.js";
 
@@ -15,13 +15,13 @@ beforeAll(async () => (root = await tempDir("embedding-rows")));
 afterAll(async () => root?.cleanup());
 
 describe.each(["F32", "F16", "BF16"] as const)("EmbeddingRows on a %s table", (dtype) => {
-  it("returns the stored rows, repeated ids included", async () => {
+  it.each([["held whole", HELD_TABLE_BYTES], ["read by row", 0]] as const)("returns the stored rows, repeated ids included (%s)", async (_, held) => {
     const model = await tinyModel("Dream", root.dir, { dtype });
     const name = `${model.spec.modules.embed}.weight`;
     const table = await readParameter(model.weights, name);
     const hidden = model.spec.config.hiddenSize;
     const ids = BigInt64Array.of(5n, 0n, 5n, BigInt(model.spec.config.vocabSize - 1), 17n);
-    const rows = new EmbeddingRows(model.weights.tensors.get(name)!).gather(ids);
+    const rows = new EmbeddingRows(model.weights.tensors.get(name)!, held).gather(ids);
     expect(rows.length).toBe(ids.length * hidden);
     ids.forEach((id, i) => expect(Array.from(rows.subarray(i * hidden, (i + 1) * hidden))).toEqual(Array.from(table.subarray(Number(id) * hidden, (Number(id) + 1) * hidden))));
   });
@@ -65,9 +65,12 @@ describe("bad input", () => {
     await copyFile(entry.path, copy);
     const rowBytes = model.spec.config.hiddenSize * 2;
     await truncate(copy, entry.dataOffset + 10 * rowBytes + 3); // rows 0–9 whole, row 10 cut
-    const rows = new EmbeddingRows({ ...entry, path: copy });
-    expect(rows.gather(BigInt64Array.of(9n)).length).toBe(model.spec.config.hiddenSize);
-    expect(() => rows.gather(BigInt64Array.of(10n))).toThrow(new RegExp(`short\\.safetensors: row 10 of '${entry.name.replace(/\./g, "\\.")}' ends after 3 of its ${rowBytes} bytes`));
-    expect(() => rows.gather(BigInt64Array.of(BigInt(model.spec.config.vocabSize)))).toThrow(/token id \d+ is outside/);
+    const name = entry.name.replace(/\./g, "\\.");
+    const byRow = new EmbeddingRows({ ...entry, path: copy }, 0);
+    expect(byRow.gather(BigInt64Array.of(9n)).length).toBe(model.spec.config.hiddenSize);
+    expect(() => byRow.gather(BigInt64Array.of(10n))).toThrow(new RegExp(`short\\.safetensors: row 10 of '${name}' ends after 3 of its ${rowBytes} bytes`));
+    expect(() => byRow.gather(BigInt64Array.of(BigInt(model.spec.config.vocabSize)))).toThrow(/token id \d+ is outside/);
+    const held = new EmbeddingRows({ ...entry, path: copy });
+    expect(() => held.gather(BigInt64Array.of(0n))).toThrow(new RegExp(`short\\.safetensors: '${name}' ends after ${10 * rowBytes + 3} of its ${entry.byteLength} bytes`));
   });
 });

@@ -2,31 +2,62 @@
 // the table. A Gather in the graph maps the rows it touches into the process, and the kernel maps each fault's
 // neighbours with it (64 KiB), so 8192 ids spread over a 152k vocabulary bring nearly all of a 7B model's 1 GiB table
 // into RSS. Read here, the rows are served by the page cache, and only the [B, T, hidden] result is the process's own.
-// One read per distinct id; widening BF16/F16 to float32 is exact, so the hidden states equal the Gather's.
+// One read per distinct id, or one read of the whole table when it is small (a tiny model's 39 MB: there ≈ 3.5 µs per
+// row read would be a visible part of a forward). Widening BF16/F16 to float32 is exact, so the hidden states equal
+// the Gather's.
 import { closeSync, openSync, readSync } from "node:fs";
 import type { TensorEntry } from "../safetensors/index.js";
 import { f16ToFloat32 } from "../safetensors/index.js";
 import type { WeightDtype } from "../weights.js";
 
+/** Tables up to this size are read once and kept; larger ones are read a row at a time. */
+export const HELD_TABLE_BYTES = 64 * 2 ** 20;
+
 export class EmbeddingRows {
+  private held?: Uint8Array;
   private readonly hidden: number;
   private readonly rows: number;
   private readonly rowBytes: number;
 
-  constructor(private readonly table: TensorEntry & { readonly dtype: WeightDtype }) {
+  constructor(
+    private readonly table: TensorEntry & { readonly dtype: WeightDtype },
+    private readonly heldTableBytes = HELD_TABLE_BYTES,
+  ) {
     [this.rows, this.hidden] = table.shape as [number, number];
     this.rowBytes = this.hidden * (table.dtype === "F32" ? 4 : 2);
+  }
+
+  private readRow(fd: number, id: bigint, into: Uint8Array): void {
+    const read = readSync(fd, into, 0, this.rowBytes, this.table.dataOffset + Number(id) * this.rowBytes);
+    if (read !== this.rowBytes) throw new Error(`${this.table.path}: row ${id} of '${this.table.name}' ends after ${read} of its ${this.rowBytes} bytes`);
+  }
+
+  private readTable(): Uint8Array {
+    const { path, name, dataOffset, byteLength } = this.table;
+    const all = new Uint8Array(byteLength); // not from Buffer's pool, so aligned for the typed views
+    const fd = openSync(path, "r");
+    try {
+      for (let done = 0; done < byteLength; ) {
+        const read = readSync(fd, all, done, byteLength - done, dataOffset + done);
+        if (read === 0) throw new Error(`${path}: '${name}' ends after ${done} of its ${byteLength} bytes`);
+        done += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return all;
   }
 
   /** [ids.length × hidden] float32, row i the table's row ids[i]. */
   gather(ids: BigInt64Array): Float32Array {
     const { hidden, rowBytes, table } = this;
+    if (!this.held && table.byteLength <= this.heldTableBytes) this.held = this.readTable();
     const out = new Float32Array(ids.length * hidden);
     const bits = new Uint32Array(out.buffer);
-    const row = new Uint8Array(rowBytes); // not from Buffer's pool, so 4-byte aligned for the typed views
     const firstUse = new Map<bigint, number>();
-    const fd = openSync(table.path, "r");
+    const fd = this.held ? undefined : openSync(table.path, "r");
     try {
+      const scratch = this.held ? undefined : new Uint8Array(rowBytes);
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         const earlier = firstUse.get(id);
@@ -36,19 +67,20 @@ export class EmbeddingRows {
         }
         if (id < 0n || id >= BigInt(this.rows)) throw new RangeError(`${table.path}: token id ${id} is outside '${table.name}' (${this.rows} rows)`);
         firstUse.set(id, i);
-        const read = readSync(fd, row, 0, rowBytes, table.dataOffset + Number(id) * rowBytes);
-        if (read !== rowBytes) throw new Error(`${table.path}: row ${id} of '${table.name}' ends after ${read} of its ${rowBytes} bytes`);
+        const at = this.held ? Number(id) * rowBytes : 0;
+        if (scratch) this.readRow(fd!, id, scratch);
+        const source = (this.held ?? scratch!).buffer;
         const base = i * hidden;
-        if (table.dtype === "F32") out.set(new Float32Array(row.buffer, 0, hidden), base);
-        else if (table.dtype === "F16") out.set(f16ToFloat32(new Uint16Array(row.buffer, 0, hidden)), base);
+        if (table.dtype === "F32") out.set(new Float32Array(source, at, hidden), base);
+        else if (table.dtype === "F16") out.set(f16ToFloat32(new Uint16Array(source, at, hidden)), base);
         else {
           // bf16 is the top half of a float32.
-          const halves = new Uint16Array(row.buffer, 0, hidden);
+          const halves = new Uint16Array(source, at, hidden);
           for (let j = 0; j < hidden; j++) bits[base + j] = halves[j]! << 16;
         }
       }
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
     return out;
   }
