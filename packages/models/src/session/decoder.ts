@@ -70,7 +70,7 @@ export class DecoderSession {
     const embeddings = options.embeddings ?? ((options.computeDtype ?? "float32") === "float32" ? "input" : "gather");
     if (embeddings === "input") {
       if ((options.computeDtype ?? "float32") !== "float32") throw new Error(`DecoderSession(${model.dir}): embeddings "input" needs float32 compute`);
-      this.embeddingRows = new EmbeddingRows(model.weights.tensors.get(`${model.spec.modules.embed}.weight`)!);
+      this.embeddingRows = new EmbeddingRows(model.weights);
     }
     if (options.computeDtype === "bfloat16" && options.device !== "cuda") {
       // ORT's CPU provider has no bf16 matmul kernels; BF16 checkpoints are cast to float32 (or float16) instead.
@@ -139,7 +139,7 @@ export class DecoderSession {
     const hidden = this.model.spec.config.hiddenSize;
     const feeds: Record<string, Tensor> = {
       ...(this.embeddingRows
-        ? { [INPUT_NAMES.inputsEmbeds]: { dtype: "float32", dims: [...batch.dims, hidden], data: this.embeddingRows.gather(batch.inputIds) } }
+        ? { [INPUT_NAMES.inputsEmbeds]: { dtype: "float32", dims: [...batch.dims, hidden], data: await this.embeddingRows.gather(batch.inputIds) } }
         : { [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: batch.inputIds } }),
       [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: batch.attentionMask },
       ...extra,

@@ -6,25 +6,26 @@
 // row read would be a visible part of a forward). Widening BF16/F16 to float32 is exact, so the hidden states equal
 // the Gather's.
 import { closeSync, openSync, readSync } from "node:fs";
-import type { TensorEntry } from "../safetensors/index.js";
-import { f16ToFloat32 } from "../safetensors/index.js";
-import type { WeightDtype } from "../weights.js";
+import { f16ToFloat32, type TensorEntry } from "../safetensors/index.js";
+import type { BoundWeights, WeightDtype } from "../weights.js";
 
 /** Tables up to this size are read once and kept; larger ones are read a row at a time. */
 export const HELD_TABLE_BYTES = 64 * 2 ** 20;
 
 export class EmbeddingRows {
-  private held?: Uint8Array;
+  private held?: ArrayBuffer;
+  private readonly table: TensorEntry & { readonly dtype: WeightDtype };
   private readonly hidden: number;
   private readonly rows: number;
   private readonly rowBytes: number;
 
   constructor(
-    private readonly table: TensorEntry & { readonly dtype: WeightDtype },
+    private readonly weights: BoundWeights,
     private readonly heldTableBytes = HELD_TABLE_BYTES,
   ) {
-    [this.rows, this.hidden] = table.shape as [number, number];
-    this.rowBytes = this.hidden * (table.dtype === "F32" ? 4 : 2);
+    this.table = weights.tensors.get(`${weights.spec.modules.embed}.weight`)!;
+    [this.rows, this.hidden] = this.table.shape as [number, number];
+    this.rowBytes = this.hidden * (this.table.dtype === "F32" ? 4 : 2);
   }
 
   private readRow(fd: number, id: bigint, into: Uint8Array): void {
@@ -32,26 +33,10 @@ export class EmbeddingRows {
     if (read !== this.rowBytes) throw new Error(`${this.table.path}: row ${id} of '${this.table.name}' ends after ${read} of its ${this.rowBytes} bytes`);
   }
 
-  private readTable(): Uint8Array {
-    const { path, name, dataOffset, byteLength } = this.table;
-    const all = new Uint8Array(byteLength); // not from Buffer's pool, so aligned for the typed views
-    const fd = openSync(path, "r");
-    try {
-      for (let done = 0; done < byteLength; ) {
-        const read = readSync(fd, all, done, byteLength - done, dataOffset + done);
-        if (read === 0) throw new Error(`${path}: '${name}' ends after ${done} of its ${byteLength} bytes`);
-        done += read;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return all;
-  }
-
   /** [ids.length × hidden] float32, row i the table's row ids[i]. */
-  gather(ids: BigInt64Array): Float32Array {
+  async gather(ids: BigInt64Array): Promise<Float32Array> {
     const { hidden, rowBytes, table } = this;
-    if (!this.held && table.byteLength <= this.heldTableBytes) this.held = this.readTable();
+    if (!this.held && table.byteLength <= this.heldTableBytes) this.held = (await this.weights.checkpoint.readTensor(table.name)).data.buffer as ArrayBuffer;
     const out = new Float32Array(ids.length * hidden);
     const bits = new Uint32Array(out.buffer);
     const firstUse = new Map<bigint, number>();
@@ -69,7 +54,7 @@ export class EmbeddingRows {
         firstUse.set(id, i);
         const at = this.held ? Number(id) * rowBytes : 0;
         if (scratch) this.readRow(fd!, id, scratch);
-        const source = (this.held ?? scratch!).buffer;
+        const source = this.held ?? scratch!.buffer;
         const base = i * hidden;
         if (table.dtype === "F32") out.set(new Float32Array(source, at, hidden), base);
         else if (table.dtype === "F16") out.set(f16ToFloat32(new Uint16Array(source, at, hidden)), base);
