@@ -60,7 +60,7 @@ function projectionParams(c: DecoderConfig): { perLayer: number; total: number }
 export function activationBytes(input: Omit<MemoryPlanInput, "storedBytes">): number {
   const c = input.config;
   const tokens = input.batch * input.length;
-  const chunk = input.batch * mlpChunkLength(input.length, input.mlpChunkTokens);
+  const chunk = mlpChunkLength(tokens, input.mlpChunkTokens);
   // Residual, norm, q, k, v, attention output, o and the float32 output copy: ≈ 8 hidden-sized tensors.
   const hidden = 8 * tokens * c.hiddenSize * 4;
   const mlp = 3 * chunk * c.intermediateSize * 4;

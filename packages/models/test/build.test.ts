@@ -1,8 +1,8 @@
 // Graph structure checks that the numbers alone would not show.
-import { Graph, add, cast, createSession, mul, shape } from "@dembed/onnx";
+import { Graph, add, allNodes, cast, createSession, mul, shape } from "@dembed/onnx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDecoderGraph } from "../src/graph/build.js";
-import { inSequenceChunks } from "../src/graph/chunks.js";
+import { inTokenChunks, mlpChunkLength } from "../src/graph/chunks.js";
 import type { LoadedModel } from "../src/model.js";
 import { tempDir, tinyModel } from "./helpers.js";
 
@@ -35,25 +35,45 @@ describe("buildDecoderGraph", () => {
     expect(graph.inputs.map((v) => v.name)).toEqual(["input_ids", "attention_mask", "causal"]);
   });
 
+  it("reads each layer weight in one node, however many MLP chunks there are (ORT pre-packs a weight per node)", () => {
+    const { graph } = buildDecoderGraph(model.weights, { kernel: "flash", attention: "bidirectional" });
+    const nodes = [...allNodes(graph)];
+    const readers = (v: string) => nodes.filter((n) => n.inputs.some((i) => i?.name === v));
+    for (const name of model.weights.tensors.keys()) {
+      if (!/layers\.\d+\..*proj\.weight$/.test(name)) continue;
+      const [cast] = readers(name); // BF16 weights are widened by one Cast each (checked above), which ORT folds
+      expect(readers(name)).toHaveLength(1);
+      expect(readers(cast!.outputs[0]!.name).map((n) => n.opType)).toEqual(["FusedMatMul"]);
+    }
+  });
+
   it("refuses a runtime mode with the flash kernels", () => {
     expect(() => buildDecoderGraph(model.weights, { kernel: "flash", attention: "runtime" })).toThrow(/flash kernels fix the attention mode/);
   });
 });
 
-describe("inSequenceChunks", () => {
-  it("cuts chunks of C tokens, or of ⌈T / maxChunks⌉ when T needs more than maxChunks of them", async () => {
+describe("inTokenChunks", () => {
+  it("cuts the batch's B·T rows into N = min(maxChunks, ⌈B·T / C⌉) equal chunks, and puts every row back in place", async () => {
     const g = new Graph("chunks");
-    const x = g.input("x", "float32", [1, "t", 1]);
-    // Each token becomes the length of the chunk it fell in.
-    const out = inSequenceChunks(x, 2, 4, (chunk) => add(mul(chunk, 0), cast(shape(chunk, { start: 1, end: 2 }), "float32")));
+    const x = g.input("x", "float32", [2, "t", 3]);
+    // Each row becomes 10·row + 1 plus the rows of the chunk it fell in (the padded chunk's, as the block sees it).
+    const out = inTokenChunks(x, 2, 4, (chunk) => add(add(mul(chunk, 10), 1), cast(shape(chunk, { end: 1 }), "float32")));
     g.output(out, "y");
+    // The block exists once, in the body of the one Scan.
+    const scans = [...allNodes(g)].filter((n) => n.opType === "Scan");
+    expect(scans).toHaveLength(1);
+    expect((scans[0]!.attrs.body as Graph).nodes.filter((n) => n.opType === "Mul")).toHaveLength(1);
     const session = await createSession(g, { threads: 1 });
-    const sizes = async (t: number) => Array.from((await session.run({ x: { dtype: "float32", dims: [1, t, 1], data: new Float32Array(t) } })).y!.data as Float32Array);
     try {
-      expect(await sizes(5)).toEqual([2, 2, 2, 2, 1]);
-      // 8 tokens fill the 4 chunks of 2; 11 need chunks of 3 (before, the last chunk took the 5 left over).
-      expect(await sizes(8)).toEqual(Array(8).fill(2));
-      expect(await sizes(11)).toEqual([3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2]);
+      for (const t of [1, 2, 3, 5, 8, 9, 11, 17]) {
+        const data = Float32Array.from({ length: 2 * t * 3 }, (_, i) => i * 0.5 - 3);
+        const y = (await session.run({ x: { dtype: "float32", dims: [2, t, 3], data } })).y!;
+        expect(y.dims).toEqual([2, t, 3]);
+        const size = mlpChunkLength(2 * t, 2, 4);
+        expect(Array.from(y.data as Float32Array)).toEqual(Array.from(data, (v) => 10 * v + 1 + size));
+      }
+      // 5 rows: 3 chunks of 2 (one padding row); 8: 4 of 2; 11 and 17 need wider chunks, of 3 and 5 rows.
+      expect([5, 8, 11, 17].map((t) => mlpChunkLength(t, 2, 4))).toEqual([2, 2, 3, 5]);
     } finally {
       await session.release();
     }

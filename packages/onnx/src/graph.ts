@@ -51,8 +51,8 @@ export interface TensorAttr {
   readonly dims: readonly number[];
   readonly data: TensorData;
 }
-/** Plain numbers are INT attributes; strings are STRING; arrays follow their element type. */
-export type AttrValue = number | readonly number[] | string | readonly string[] | FloatAttr | FloatsAttr | TensorAttr;
+/** Plain numbers are INT attributes; strings are STRING; arrays follow their element type; a Graph is a GRAPH (a body). */
+export type AttrValue = number | readonly number[] | string | readonly string[] | FloatAttr | FloatsAttr | TensorAttr | Graph;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 export class GraphBuildError extends Error {
@@ -110,30 +110,63 @@ export interface OutputType {
   readonly shape: Shape;
 }
 
+/**
+ * A model graph, or the body of a Scan nested in one (`subgraph`). A body reads its enclosing graphs' values by name,
+ * as ONNX allows; it shares their name pool (ONNX wants names unique across scopes), and the inputs, initializers and
+ * opsets asked of it are the root's.
+ */
 export class Graph {
   readonly nodes: Node[] = [];
   readonly inputs: Value[] = [];
   readonly outputs: Value[] = [];
-  readonly initializers = new Map<string, Initializer>();
+  readonly initializers: Map<string, Initializer>;
   /** Opset imports; ops raise the version they need. */
-  readonly opsets = new Map<string, number>([["", 23]]);
-  private readonly names = new Set<string>();
+  readonly opsets: Map<string, number>;
+  private readonly names: Set<string>;
   private readonly scopes: string[] = [];
 
-  constructor(readonly name = "dembed") {}
+  constructor(
+    readonly name = "dembed",
+    /** The graph this one is the body of a node in. */
+    readonly parent: Graph | null = null,
+  ) {
+    this.initializers = parent ? parent.initializers : new Map();
+    this.opsets = parent ? parent.opsets : new Map([["", 23]]);
+    this.names = parent ? parent.names : new Set();
+  }
+
+  /** A body graph for a node of this one (Scan's `body`): its values may read this graph's. */
+  subgraph(name: string): Graph {
+    return new Graph(this.uniqueName(name), this);
+  }
+
+  /** The outermost graph: the model's. */
+  get root(): Graph {
+    return this.parent ? this.parent.root : this;
+  }
+
+  /** True when `other` is this graph or encloses it, so its values are visible here. */
+  sees(other: Graph): boolean {
+    for (let g: Graph | null = this; g; g = g.parent) if (g === other) return true;
+    return false;
+  }
+
+  private prefix(): string {
+    const path: string[] = [];
+    for (let g: Graph | null = this; g; g = g.parent) path.unshift(...g.scopes);
+    return path.length ? `${path.join("/")}/` : "";
+  }
 
   /** A unique name under the current scope, so ORT errors point at a readable place ("layers.3/attn/MatMul_2"). */
   uniqueName(base: string): string {
-    const prefix = this.scopes.length ? `${this.scopes.join("/")}/` : "";
-    let name = `${prefix}${base}`;
-    for (let i = 1; this.names.has(name); i++) name = `${prefix}${base}_${i}`;
+    const name = this.peekName(base);
     this.names.add(name);
     return name;
   }
 
   /** The name `uniqueName(base)` would return now, without claiming it (ops name the node in build errors). */
   peekName(base: string): string {
-    const prefix = this.scopes.length ? `${this.scopes.join("/")}/` : "";
+    const prefix = this.prefix();
     let name = `${prefix}${base}`;
     for (let i = 1; this.names.has(name); i++) name = `${prefix}${base}_${i}`;
     return name;
@@ -155,13 +188,24 @@ export class Graph {
     return name;
   }
 
+  /** A model input; asked of a body, the root's (a body's own inputs come from `bodyInput`). */
   input(name: string, dtype: DType, shape: Shape): Value {
+    if (this.parent) return this.root.input(name, dtype, shape);
     const v = new Value(this, this.claim(name), dtype, shape, null);
     this.inputs.push(v);
     return v;
   }
 
+  /** A body's own input: what the enclosing node hands it on each iteration. */
+  bodyInput(name: string, dtype: DType, shape: Shape): Value {
+    if (!this.parent) throw new GraphBuildError(`graph '${this.name}': bodyInput is for a body graph (use input)`);
+    const v = new Value(this, this.uniqueName(name), dtype, shape, null);
+    this.inputs.push(v);
+    return v;
+  }
+
   initializer(name: string, dtype: DType, dims: readonly number[], data: TensorData): Value {
+    if (this.parent) return this.root.initializer(name, dtype, dims, data);
     const count = dims.reduce((a, b) => a * b, 1);
     if (data.length !== count) {
       throw new GraphBuildError(`initializer '${name}': ${data.length} elements for dims [${dims}] (expected ${count})`);
@@ -173,6 +217,7 @@ export class Graph {
 
   /** A weight that stays in its own file (e.g. a .safetensors tensor), read by ORT at session creation. */
   externalInitializer(name: string, dtype: DType, dims: readonly number[], external: ExternalData, options: { overridable?: boolean } = {}): Value {
+    if (this.parent) return this.root.externalInitializer(name, dtype, dims, external, options);
     const bytes = dims.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
     if (bytes !== external.length) {
       throw new GraphBuildError(
@@ -192,9 +237,14 @@ export class Graph {
     outputTypes: readonly OutputType[],
     options: { domain?: string; name?: string; outputNames?: readonly string[] } = {},
   ): Value[] {
+    // The node goes to the innermost graph among its operands' (an op on a body value and a weight is the body's).
+    let target: Graph = this;
     for (const v of inputs) {
-      if (v && v.graph !== this) throw new GraphBuildError(`${opType}: operand ${v.name} belongs to another graph`);
+      if (!v || target.sees(v.graph)) continue;
+      if (!v.graph.sees(target)) throw new GraphBuildError(`${opType}: operand ${v.name} belongs to another graph`);
+      target = v.graph;
     }
+    if (target !== this) return target.addNode(opType, inputs, attrs, outputTypes, options);
     const nodeName = this.uniqueName(options.name ?? opType);
     const outputs: Value[] = [];
     const node: Node = { opType, domain: options.domain ?? "", name: nodeName, inputs, outputs, attrs };
@@ -222,3 +272,11 @@ export class Graph {
 }
 
 export const describe = (v: Value): string => `${v.name} ${v.dtype}[${v.shape.join(",")}]`;
+
+/** Every node of `graph` and of the bodies nested in it, each node before the nodes of its bodies. */
+export function* allNodes(graph: Graph): Generator<Node> {
+  for (const node of graph.nodes) {
+    yield node;
+    for (const body of Object.values(node.attrs)) if (body instanceof Graph) yield* allNodes(body);
+  }
+}

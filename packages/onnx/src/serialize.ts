@@ -1,8 +1,8 @@
 // Graph → ONNX ModelProto bytes. Inline initializers go to raw_data; external ones keep (location, offset, length)
 // so weights stay in their own files (e.g. .safetensors) and a >2 GB model loads by path.
 import {
-  FloatAttr, FloatsAttr, GraphBuildError,
-  type AttrValue, type Graph, type Initializer, type Shape, type TensorAttr, type TensorData, type Value,
+  FloatAttr, FloatsAttr, Graph, GraphBuildError,
+  type AttrValue, type Initializer, type Shape, type TensorAttr, type TensorData, type Value,
 } from "./graph.js";
 import { ATTRIBUTE_TYPE, ModelProto, ONNX_DATA_TYPE } from "./proto/onnx-proto.js";
 import { bytesOf } from "./tensor.js";
@@ -58,24 +58,39 @@ export function toModelProto(graph: Graph, options: SerializeOptions = {}): Uint
     doc_string: options.docString,
     opset_import: [...graph.opsets].map(([domain, version]) => ({ domain, version })),
     graph: {
-      name: graph.name,
-      node: graph.nodes.map((n) => ({
-        name: n.name,
-        op_type: n.opType,
-        domain: n.domain,
-        input: n.inputs.map((v) => (v ? v.name : "")),
-        output: n.outputs.map((v) => v.name),
-        attribute: Object.entries(n.attrs).map(([name, value]) => attributeProto(name, value, n.name)),
-      })),
-      initializer,
-      input: [
+      ...graphProto(graph, [
         ...graph.inputs.filter((v) => !initializerNames.has(v.name)),
         ...[...graph.initializers.values()].filter((i) => i.overridable).map((i) => i.value),
-      ].map(valueInfo),
-      output: graph.outputs.map(valueInfo),
+      ]),
+      initializer,
     },
   };
   return ModelProto.encode(ModelProto.fromObject(message)).finish();
+}
+
+interface GraphMessage {
+  name: string;
+  node: { name: string; op_type: string; domain: string; input: string[]; output: string[]; attribute: AttributeMessage[] }[];
+  input: ReturnType<typeof valueInfo>[];
+  output: ReturnType<typeof valueInfo>[];
+}
+type AttributeMessage = { name: string; type: number } & Record<string, unknown>;
+
+/** Nodes, inputs and outputs of a graph; a body's initializers are the root's, so only the root lists any. */
+function graphProto(graph: Graph, inputs: readonly Value[]): GraphMessage {
+  return {
+    name: graph.name,
+    node: graph.nodes.map((n) => ({
+      name: n.name,
+      op_type: n.opType,
+      domain: n.domain,
+      input: n.inputs.map((v) => (v ? v.name : "")),
+      output: n.outputs.map((v) => v.name),
+      attribute: Object.entries(n.attrs).map(([name, value]) => attributeProto(name, value, n.name)),
+    })),
+    input: inputs.map(valueInfo),
+    output: graph.outputs.map(valueInfo),
+  };
 }
 
 function externalLocator(graph: Graph, folder: string | undefined): (init: Initializer) => string {
@@ -119,7 +134,7 @@ function tensorProto(t: TensorAttr) {
   return { dims: [...t.dims], data_type: ONNX_DATA_TYPE[t.dtype], raw_data: bytesOf(t.data as TensorData) };
 }
 
-function attributeProto(name: string, value: AttrValue, nodeName: string) {
+function attributeProto(name: string, value: AttrValue, nodeName: string): AttributeMessage {
   const bad = (why: string) => new GraphBuildError(`node '${nodeName}': attribute '${name}' ${why}`);
   if (value instanceof FloatAttr) return { name, type: ATTRIBUTE_TYPE.FLOAT, f: value.value };
   if (value instanceof FloatsAttr) return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: [...value.value] };
@@ -135,13 +150,17 @@ function attributeProto(name: string, value: AttrValue, nodeName: string) {
     if (value.every((x) => typeof x === "number" && Number.isInteger(x))) return { name, type: ATTRIBUTE_TYPE.INTS, ints: [...value] };
     throw bad(`must be all integers or all strings (wrap float lists with attrFloats), got [${value.join(",")}]`);
   }
+  if (value instanceof Graph) return { name, type: ATTRIBUTE_TYPE.GRAPH, g: graphProto(value, value.inputs) };
   if ((value as TensorAttr).kind === "tensor") return { name, type: ATTRIBUTE_TYPE.TENSOR, t: tensorProto(value as TensorAttr) };
   throw bad(`has an unsupported value ${String(value)}`);
 }
 
-/** Every node input must be a graph input, an initializer or an earlier node's output: ORT would say less clearly. */
-export function checkGraph(graph: Graph): void {
-  const known = new Set<Value>([...graph.inputs, ...[...graph.initializers.values()].map((i) => i.value)]);
+/**
+ * Every node input must be a graph input, an initializer or an earlier node's output: ORT would say less clearly. A
+ * body may also read what its enclosing graphs know at its node.
+ */
+export function checkGraph(graph: Graph, outer: ReadonlySet<Value> = new Set()): void {
+  const known = new Set<Value>([...outer, ...graph.inputs, ...(graph.parent ? [] : [...graph.initializers.values()].map((i) => i.value))]);
   for (const node of graph.nodes) {
     node.inputs.forEach((v, i) => {
       if (v && !known.has(v)) {
@@ -150,6 +169,7 @@ export function checkGraph(graph: Graph): void {
         );
       }
     });
+    for (const body of Object.values(node.attrs)) if (body instanceof Graph) checkGraph(body, known);
     for (const o of node.outputs) known.add(o);
   }
   if (graph.outputs.length === 0) throw new GraphBuildError(`graph '${graph.name}' has no outputs (call graph.output(value))`);

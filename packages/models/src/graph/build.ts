@@ -9,7 +9,7 @@ import type { DecoderSpec, LayerModules } from "../architectures/types.js";
 import type { BoundWeights, WeightDtype } from "../weights.js";
 import type { QuantizedLinears } from "../quantized.js";
 import type { WeightFormat } from "../weight-format.js";
-import { MLP_CHUNKS, MLP_CHUNK_TOKENS, inSequenceChunks, replayingHook } from "./chunks.js";
+import { MLP_CHUNKS, MLP_CHUNK_TOKENS, inTokenChunks } from "./chunks.js";
 import { attend, type AttentionInputs, type AttentionKernel, type AttentionShape } from "./attention.js";
 import { additiveMask, attentionMask, positionIds, realTokens, ropeTables, seqlensK, totalLength, type ComputeDtype } from "./inputs.js";
 
@@ -34,8 +34,8 @@ export interface DecoderGraphOptions {
    */
   readonly weights?: { readonly format: WeightFormat; readonly quantized?: QuantizedLinears };
   /**
-   * Run each MLP over sequence chunks of this many tokens (more when T needs over MLP_CHUNKS chunks; see
-   * inSequenceChunks), so long inputs never hold [B, T, intermediate] activations whole. Default MLP_CHUNK_TOKENS for
+   * Run each MLP over chunks of the batch's tokens, at most this many each until B·T needs over MLP_CHUNKS of them
+   * (see inTokenChunks), so long inputs never hold [B·T, intermediate] activations whole. Default MLP_CHUNK_TOKENS for
    * inference kernels; 0 turns it off; the primitive (training) kernel does not chunk unless asked.
    */
   readonly mlpChunkTokens?: number;
@@ -106,8 +106,7 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
   };
   const chunkTokens = options.mlpChunkTokens ?? (kernel === "primitive" ? 0 : MLP_CHUNK_TOKENS);
   if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 0) throw new Error(`buildDecoderGraph: mlpChunkTokens must be a non-negative integer, got ${chunkTokens}`);
-  // With chunked MLPs a module is applied once per chunk; the replaying hook keeps the caller's hook to one call per module.
-  const hook = options.linearHook && chunkTokens > 0 ? replayingHook(options.linearHook) : options.linearHook;
+  const hook = options.linearHook;
   const format = options.weights?.format ?? "fp32";
   const quantized = options.weights?.quantized;
   if ((format === "int8" || format === "int4") && !quantized) throw new Error(`buildDecoderGraph: --weights ${format} needs the quantized weights (quantizedLinears)`);
@@ -176,7 +175,7 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
       const afterAttn = add(x, linearOf(m.o, attend(attnInputs, shape, q, k, v), spec.bias.o));
       const h2 = norm(afterAttn, m.postAttentionNorm);
       const mlpLinear = (module: string, x: Value, bias: boolean) => linearOf(module, x, bias, h2);
-      const mlpOut = chunkTokens > 0 ? inSequenceChunks(h2, chunkTokens, MLP_CHUNKS, (chunk) => mlp(chunk, m, mlpLinear, spec.bias.mlp)) : mlp(h2, m, mlpLinear, spec.bias.mlp);
+      const mlpOut = chunkTokens > 0 ? inTokenChunks(h2, chunkTokens, MLP_CHUNKS, (chunk) => mlp(chunk, m, mlpLinear, spec.bias.mlp)) : mlp(h2, m, mlpLinear, spec.bias.mlp);
       return add(afterAttn, mlpOut);
     });
   }

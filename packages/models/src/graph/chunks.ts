@@ -1,72 +1,46 @@
-// Long inputs: the MLP's [B, T, intermediate] activations are the largest tensors of a layer (3 × 637 MB at 32k
-// tokens for a 0.5B model), so the MLP runs over sequence chunks of `chunkTokens`, or of ⌈T / maxChunks⌉ when T needs
-// more than maxChunks of them (no last chunk takes an unbounded rest). ORT executes the chunk chains one after
-// another, so only one chunk's activations are alive at a time (probed: 2.2 GB → 0.46 GB).
-// Inputs of up to `chunkTokens` leave every chunk but the first empty, which costs a few empty kernel calls.
-import { add, concat, constant, div, max2, min2, mul, reshape, shape, slice, type Dim, type Graph, type Value } from "@dembed/onnx";
-import type { LinearHook } from "./build.js";
+// Long inputs: the MLP's [B·T, intermediate] activations are the largest tensors of a layer (3 × 637 MB at 32k
+// tokens for a 0.5B model), so the MLP runs over chunks of the batch's tokens, one after another, and only one
+// chunk's activations are alive at a time (probed: 2.2 GB → 0.46 GB).
+// The chunks are the iterations of one ONNX Scan, not copies of the MLP unrolled into the graph: ORT pre-packs a
+// weight once per node that reads it, so 8 unrolled chunks packed every MLP weight 8 times (the Qwen2-0.5B shape's
+// session took 5.0–8.4 s to be ready instead of 2.3–5.4 s; packages/onnx/README.md).
+import { add, concat, constant, div, max2, min2, mul, pad, reshape, scan, shape, slice, sub, type Value } from "@dembed/onnx";
 
 /**
- * Chunks per MLP, and the default tokens per chunk (longer inputs than MLP_CHUNKS × MLP_CHUNK_TOKENS widen them: 32k
- * tokens run in chunks of 4096). 1024 rather than 4096: on the 7B shape at 1 × 8192, int8 peaked at 9.67 GiB instead
- * of 10.26, and was not slower (big-model.ts --mlp-chunk, back to back; packages/models/README.md).
+ * At most this many chunks per MLP, of at most MLP_CHUNK_TOKENS tokens each until T needs more chunks (32k tokens run
+ * in 8 chunks of 4096). 1024 rather than 4096: on the 7B shape at 1 × 8192, int8 peaked at 9.67 GiB instead of
+ * 10.26, and was not slower (big-model.ts --mlp-chunk, back to back; packages/models/README.md).
  */
 export const MLP_CHUNKS = 8;
 export const MLP_CHUNK_TOKENS = 1024;
 
-/** Tokens in the widest MLP chunk of a length-`length` sequence: what inSequenceChunks cuts. */
-export function mlpChunkLength(length: number, chunkTokens = MLP_CHUNK_TOKENS, maxChunks = MLP_CHUNKS): number {
-  return chunkTokens > 0 ? Math.min(length, Math.max(chunkTokens, Math.ceil(length / maxChunks))) : length;
+/** Chunks for `tokens` rows: N = min(maxChunks, ⌈tokens / C⌉), at least 1. */
+const chunkCount = (tokens: number, chunkTokens: number, maxChunks: number): number =>
+  Math.min(maxChunks, Math.max(1, Math.ceil(tokens / chunkTokens)));
+
+/** Rows in each MLP chunk of a batch of `tokens` = B·T tokens (⌈tokens / N⌉): what inTokenChunks cuts. */
+export function mlpChunkLength(tokens: number, chunkTokens = MLP_CHUNK_TOKENS, maxChunks = MLP_CHUNKS): number {
+  return chunkTokens > 0 ? Math.ceil(tokens / chunkCount(tokens, chunkTokens, maxChunks)) : tokens;
 }
 
 /**
- * Applies `block` to `x` [B, T, H] in sequence chunks of S = max(C, ⌈T / maxChunks⌉) tokens: chunk i covers
- * [min(T, i·S), min(T, (i+1)·S)). So a chunk holds C tokens until T needs more than maxChunks of them.
+ * Applies `block` (token-wise: row r of its output depends on row r of its input only) to the B·T rows of `x`
+ * [B, T, H], as one list of rows, in N equal chunks of S = ⌈B·T / N⌉ rows, N = min(maxChunks, max(1, ⌈B·T /
+ * chunkTokens⌉)). The last chunk is padded with N·S − B·T (< N) rows of zeros, which are cut off again. Rows, not
+ * sequences, so a batch of many short inputs is bounded too, and the chunks are axis 0 (Scan transposes nothing).
  */
-export function inSequenceChunks(x: Value, chunkTokens: number, maxChunks: number, block: (chunk: Value, index: number) => Value): Value {
+export function inTokenChunks(x: Value, chunkTokens: number, maxChunks: number, block: (chunk: Value) => Value): Value {
   const graph = x.graph;
-  const length = shape(x, { start: 1, end: 2 }); // [1] int64: T
-  const step = max2(constant(graph, [chunkTokens], { dtype: "int64", dims: [1] }), div(add(length, maxChunks - 1), maxChunks));
-  const bound = (i: number): Value =>
-    i === 0 ? constant(graph, [0], { dtype: "int64", dims: [1] }) : i === maxChunks ? length : min2(length, mul(step, i));
-  const outputs: Value[] = [];
-  for (let i = 0; i < maxChunks; i++) {
-    outputs.push(graph.scope(`chunk${i}`, () => block(slice(x, { starts: bound(i), ends: bound(i + 1), axes: [1] }), i)));
-  }
-  return reshape(concat(outputs, 1), shape(x)); // [B, T, H]
-}
-
-/**
- * A linear hook that the caller's hook sees once per module path, as its contract says, even when the module is
- * applied to several chunks: the first application runs the hook and records the nodes it added; later ones replay
- * those nodes with the chunk's x and y in place of the first's. Nodes that do not read x or y (an adapter's weights,
- * casts of them) are shared, not copied.
- */
-export function replayingHook(hook: LinearHook): LinearHook {
-  const recorded = new Map<string, { x: Value; y: Value; result: Value; nodes: Graph["nodes"] }>();
-  return (path, x, y) => {
-    const first = recorded.get(path);
-    if (!first || first.x.graph !== x.graph) {
-      const start = x.graph.nodes.length;
-      const result = hook(path, x, y);
-      recorded.set(path, { x, y, result, nodes: x.graph.nodes.slice(start) });
-      return result;
-    }
-    const mapped = new Map<Value, Value>([[first.x, x], [first.y, y]]);
-    // The recorded nodes' shapes name the first chunk's length; the copies must name this chunk's.
-    const dims = new Map<Dim, Dim>();
-    for (const [a, b] of [[first.x, x], [first.y, y]] as const) a.shape.forEach((d, i) => d !== b.shape[i] && dims.set(d, b.shape[i]!));
-    for (const node of first.nodes) {
-      if (!node.inputs.some((v) => v && mapped.has(v))) continue;
-      const outputs = x.graph.addNode(
-        node.opType,
-        node.inputs.map((v) => (v ? (mapped.get(v) ?? v) : null)),
-        node.attrs,
-        node.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape.map((d) => dims.get(d) ?? d) })),
-        { domain: node.domain, name: node.name.split("/").pop() },
-      );
-      node.outputs.forEach((o, i) => mapped.set(o, outputs[i]!));
-    }
-    return mapped.get(first.result) ?? first.result;
-  };
+  const int64 = (n: number) => constant(graph, [n], { dtype: "int64", dims: [1] });
+  const width = x.shape[2]!;
+  const rows = reshape(x, [-1, width]); // [B·T, H]
+  const tokens = shape(rows, { end: 1 }); // [1] int64: B·T
+  const count = min2(int64(maxChunks), max2(int64(1), div(add(tokens, chunkTokens - 1), chunkTokens)));
+  const size = div(add(tokens, sub(count, int64(1))), count);
+  const padded = pad(rows, concat([int64(0), int64(0), sub(mul(count, size), tokens), int64(0)], 0));
+  const grouped = reshape(padded, concat([count, size, int64(-1)], 0)); // [N, S, H]
+  // The reshape only names the chunk's width for the block's shape checks ([S, H]; S stays unknown).
+  const [stacked] = scan([grouped], (chunk) => [block(reshape(chunk, [-1, width]))]); // [N, S, H']
+  const out = reshape(stacked!, concat([int64(-1), shape(stacked!, { start: 2 })], 0)); // [N·S, H']
+  return reshape(slice(out, { starts: int64(0), ends: tokens, axes: [0] }), shape(x)); // [B, T, H]
 }

@@ -45,7 +45,7 @@ export const NO_GRADIENT = [
   "Constant", "Range", "ConstantOfShape",
 ] as const satisfies readonly OpType[];
 /** Op types with float gradients that have no rule: contrib attention is for inference, ScatterND is unused by training. */
-export const FORWARD_ONLY = ["ScatterND", "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits", "QuantizeLinear", "MatMulIntegerToFloat"] as const satisfies readonly OpType[];
+export const FORWARD_ONLY = ["ScatterND", "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits", "QuantizeLinear", "MatMulIntegerToFloat", "Scan"] as const satisfies readonly OpType[];
 /** Every other op type the op functions emit must have a rule: the `satisfies` on RULES checks it at compile time. */
 export type DifferentiableOp = Exclude<OpType, (typeof NO_GRADIENT)[number] | (typeof FORWARD_ONLY)[number]>;
 

@@ -14,6 +14,7 @@ export * from "./creation.js";
 export * from "./nn.js";
 export * from "./contrib.js";
 export * from "./int8.js";
+export * from "./control.js";
 export type { Operand } from "./core.js";
 export { isUnknown } from "./dims.js";
 export { known as knownContents } from "./known.js";
@@ -28,6 +29,6 @@ export const OP_TYPES = [
   "Gather", "GatherElements", "ScatterND", "ScatterElements", "CumSum", "Trilu",
   "Constant", "Range", "ConstantOfShape",
   "Attention", "RMSNormalization", "RotaryEmbedding",
-  "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits", "QuantizeLinear", "MatMulIntegerToFloat",
+  "MultiHeadAttention", "GroupQueryAttention", "MatMulNBits", "QuantizeLinear", "MatMulIntegerToFloat", "Scan",
 ] as const;
 export type OpType = (typeof OP_TYPES)[number];

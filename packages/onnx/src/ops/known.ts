@@ -58,7 +58,8 @@ function findDimSource(graph: Graph, dim: string): [Value, number] | undefined {
       if (hit) return hit;
     }
   }
-  return undefined;
+  // A body reads its enclosing graph's values, all of which precede the node the body belongs to.
+  return graph.parent ? findDimSource(graph.parent, dim) : undefined;
 }
 
 const shapeCache = new WeakMap<Graph, Map<string, Value>>();

@@ -135,5 +135,5 @@ export const ONNX_DATA_TYPE = {
 } as const;
 
 export const ATTRIBUTE_TYPE = {
-  FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8,
+  FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8,
 } as const;
