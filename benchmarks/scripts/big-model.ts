@@ -6,7 +6,7 @@
 // the memory plan says it fits.
 //   npx tsx benchmarks/scripts/big-model.ts [--layers 28] [--formats fp32,bf16,int8,int4] [--cases 1x512,4x512,1x8192]
 //                                           [--dir <folder>] [--threads N] [--cold]   (--cold: drop the quantized cache)
-//                                           [--mlp-chunk T]   (MLP sequence chunk in tokens; default the graph's own)
+//                                           [--mlp-chunk T]   (MLP chunk in rows of the batch; default the graph's own)
 //                                           [--arena on|off]  (ORT's CPU memory arena; default on)
 // No PyTorch anchor here: CPU PyTorch holds a 7B model only in bf16, whose CPU matmuls are not a fair baseline, and
 // forward-speed.ts already anchors the fp32 path against it.

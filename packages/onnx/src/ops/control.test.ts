@@ -61,6 +61,10 @@ describe("scan", () => {
     const [y] = scan([x], (s) => [mul(s, 2)]);
     const z = mul(y!, 3);
     g.output(z, "z");
+    // The body's constant (the 2) is the root's: it does not change between iterations.
+    const body = g.nodes.find((n) => n.opType === "Scan")!.attrs.body as Graph;
+    expect(body.nodes.map((n) => n.opType)).toEqual(["Mul"]);
+    expect(g.nodes.filter((n) => n.opType === "Constant")).toHaveLength(2);
     const names = [...allNodes(g)].flatMap((n) => [n.name, ...n.outputs.map((o) => o.name)]);
     expect(new Set(names).size).toBe(names.length);
     expect(() => toModelProto(g)).not.toThrow();

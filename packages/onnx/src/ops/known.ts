@@ -18,7 +18,9 @@ export const isIntDType = (d: DType): boolean => d === "int64" || d === "int32" 
 const constantCache = new WeakMap<Graph, Map<string, Value>>();
 
 /** A Constant node; small integer constants are remembered so shape inference can read them. */
-export function makeConstant(graph: Graph, dtype: DType, dims: readonly number[], data: TensorData, cacheKey?: string): Value {
+export function makeConstant(within: Graph, dtype: DType, dims: readonly number[], data: TensorData, cacheKey?: string): Value {
+  // A constant does not change between a body's iterations: it lives in the root, which every body reads.
+  const graph = within.root;
   let cache = constantCache.get(graph);
   if (!cache) constantCache.set(graph, (cache = new Map()));
   if (cacheKey !== undefined) {
