@@ -124,6 +124,8 @@ export class Graph {
   readonly opsets: Map<string, number>;
   private readonly names: Set<string>;
   private readonly scopes: string[] = [];
+  /** Set once the node that holds this body exists: a node added later would run in the wrong place. */
+  private sealedBy: string | null = null;
 
   constructor(
     readonly name = "dembed",
@@ -138,6 +140,11 @@ export class Graph {
   /** A body graph for a node of this one (Scan's `body`): its values may read this graph's. */
   subgraph(name: string): Graph {
     return new Graph(this.uniqueName(name), this);
+  }
+
+  /** Closes a body once `node` holds it; its values can no longer take new nodes. */
+  seal(node: string): void {
+    this.sealedBy = node;
   }
 
   /** The outermost graph: the model's. */
@@ -245,6 +252,10 @@ export class Graph {
       target = v.graph;
     }
     if (target !== this) return target.addNode(opType, inputs, attrs, outputTypes, options);
+    if (this.sealedBy) {
+      const inner = inputs.find((v) => v?.graph === this);
+      throw new GraphBuildError(`${opType}: operand ${inner?.name ?? "?"} is a value inside the body of '${this.sealedBy}', which is not visible outside it`);
+    }
     const nodeName = this.uniqueName(options.name ?? opType);
     const outputs: Value[] = [];
     const node: Node = { opType, domain: options.domain ?? "", name: nodeName, inputs, outputs, attrs };

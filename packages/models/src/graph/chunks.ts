@@ -3,7 +3,7 @@
 // chunk's activations are alive at a time (probed: 2.2 GB → 0.46 GB).
 // The chunks are the iterations of one ONNX Scan, not copies of the MLP unrolled into the graph: ORT pre-packs a
 // weight once per node that reads it, so 8 unrolled chunks packed every MLP weight 8 times (the Qwen2-0.5B shape's
-// session took 5.0–8.4 s to be ready instead of 2.3–5.4 s; packages/onnx/README.md).
+// fp32 session took 5.4–5.9 s to be ready instead of 2.4–3.3 s; packages/onnx/README.md).
 import { add, concat, constant, div, max2, min2, mul, pad, reshape, scan, shape, slice, sub, type Value } from "@dembed/onnx";
 
 /**

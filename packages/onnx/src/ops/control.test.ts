@@ -79,6 +79,14 @@ describe("scan", () => {
     expect(() => scan([a], () => [])).toThrow(/the body returned no outputs/);
   });
 
+  it("refuses a body's value outside the body once the Scan exists", () => {
+    const g = new Graph("leak");
+    const x = g.input("x", "float32", [2, 3]);
+    let inner: ReturnType<typeof mul> | undefined;
+    scan([x], (s) => [(inner = mul(s, 2))]);
+    expect(() => add(inner!, x)).toThrow(/operand .* is a value inside the body of 'Scan', which is not visible outside it/);
+  });
+
   it("has no gradient rule: vjp refuses it by name", async () => {
     const { vjp } = await import("../autodiff/index.js");
     const g = new Graph("grad");

@@ -29,5 +29,7 @@ export function scan(inputs: readonly Value[], body: (...slices: Value[]) => rea
   const outputAxes = results.map((r, i) => c.axis(options.outputAxes?.[i] ?? 0, r.rank + 1, `output ${i}'s stacking axis`));
   const attrs = { body: graph, num_scan_inputs: inputs.length, scan_input_axes: inputAxes, scan_output_axes: outputAxes };
   const outputs = results.map((r, i) => ({ dtype: r.dtype, shape: [...r.shape.slice(0, outputAxes[i]), count, ...r.shape.slice(outputAxes[i])] }));
-  return c.emit(inputs, attrs, outputs);
+  const stacked = c.emit(inputs, attrs, outputs);
+  graph.seal(stacked[0]!.producer!.name);
+  return stacked;
 }
