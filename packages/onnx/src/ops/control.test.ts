@@ -55,6 +55,22 @@ describe("scan", () => {
     }
   });
 
+  it("nests: an inner body reads the outer body's values, whichever input comes first", async () => {
+    const g = new Graph("nested");
+    const x = g.input("x", "float32", [2, 3]);
+    const w = g.input("w", "float32", [3]);
+    const [y] = scan([x], (row) => scan([w, row], (wi, ri) => [mul(mul(wi, ri), reduceSum(row, [0], { keepdims: false }))]));
+    g.output(y!, "y");
+    const session = await createSession(g, { threads: 1 });
+    try {
+      const xs = Float32Array.of(1, 2, 3, 4, 5, 6);
+      const out = await session.run({ x: { dtype: "float32", dims: [2, 3], data: xs }, w: { dtype: "float32", dims: [3], data: Float32Array.of(1, 10, 100) } });
+      expect(Array.from(out.y!.data as Float32Array)).toEqual([6, 120, 1800, 60, 750, 9000]);
+    } finally {
+      await session.release();
+    }
+  });
+
   it("keeps names unique across the graph and its bodies, and lists the body's inputs in its GraphProto", () => {
     const g = new Graph("names");
     const x = g.input("x", "float32", [2, 3]);

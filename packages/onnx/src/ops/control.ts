@@ -20,7 +20,8 @@ export function scan(inputs: readonly Value[], body: (...slices: Value[]) => rea
   const inputAxes = inputs.map((v, i) => c.axis(options.inputAxes?.[i] ?? 0, v.rank, `input ${i}'s scan axis`));
   const count: Dim = inputs[0]!.shape[inputAxes[0]!]!;
   inputs.forEach((v, i) => c.sameDim(`input ${i}'s scan axis differs from input 0's`, v.shape[inputAxes[i]!]!, count));
-  const graph = inputs.reduce((g, v) => (g.sees(v.graph) ? v.graph : g), inputs[0]!.graph).subgraph("scan_body");
+  // The body belongs to the innermost graph among the inputs', where the node itself goes.
+  const graph = inputs.reduce((g, v) => (v.graph.sees(g) ? v.graph : g), inputs[0]!.graph).subgraph("scan_body");
   const slices = inputs.map((v, i) => graph.bodyInput(`slice${i}`, v.dtype, v.shape.filter((_, a) => a !== inputAxes[i])));
   const results = body(...slices);
   if (results.length === 0) c.fail("the body returned no outputs");
