@@ -7,8 +7,8 @@
 import { add, concat, constant, div, max2, min2, mul, pad, reshape, scan, shape, slice, sub, type Value } from "@dembed/onnx";
 
 /**
- * At most this many chunks per MLP, of at most MLP_CHUNK_TOKENS tokens each until T needs more chunks (32k tokens run
- * in 8 chunks of 4096). 1024 rather than 4096: on the 7B shape at 1 × 8192, int8 peaked at 9.67 GiB instead of
+ * At most this many chunks per MLP, of at most MLP_CHUNK_TOKENS rows each until B·T needs more chunks (a batch of 32k
+ * tokens runs in 8 chunks of 4096 rows). 1024 rather than 4096: on the 7B shape at 1 × 8192, int8 peaked at 9.67 GiB instead of
  * 10.26, and was not slower (big-model.ts --mlp-chunk, back to back; packages/models/README.md).
  */
 export const MLP_CHUNKS = 8;
