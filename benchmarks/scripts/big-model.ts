@@ -8,6 +8,8 @@
 //                                           [--dir <folder>] [--threads N] [--cold]   (--cold: drop the quantized cache)
 //                                           [--mlp-chunk T]   (MLP chunk in rows of the batch; default the graph's own)
 //                                           [--arena on|off]  (ORT's CPU memory arena; default on)
+//                                           [--session-cache <dir>]  (open through this session cache; a first run
+//                                                                      writes the entry, the next opens from it)
 // No PyTorch anchor here: CPU PyTorch holds a 7B model only in bf16, whose CPU matmuls are not a fair baseline, and
 // forward-speed.ts already anchors the fp32 path against it.
 import { execFileSync } from "node:child_process";
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     "run-format": { type: "string" },
     "mlp-chunk": { type: "string" },
     arena: { type: "string", default: "on" },
+    "session-cache": { type: "string" },
   },
 });
 const layers = Number(values.layers);
@@ -102,7 +105,8 @@ async function runFormat(format: WeightFormat): Promise<void> {
   }
   const prepareSeconds = (performance.now() - start) / 1000;
   const mlpChunk = values["mlp-chunk"] === undefined ? {} : { mlpChunkTokens: Number(values["mlp-chunk"]) };
-  const session = new DecoderSession(model, { threads, attention: "bidirectional", memoryArena: values.arena !== "off", ...mlpChunk, weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
+  const sessionCache = values["session-cache"] === undefined ? {} : { sessionCache: { dir: values["session-cache"] }, onNotice: (m: string) => console.error(`  ${format}: ${m}`) };
+  const session = new DecoderSession(model, { threads, attention: "bidirectional", memoryArena: values.arena !== "off", ...mlpChunk, ...sessionCache, weights: { format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) } });
   start = performance.now();
   await session.run(input(1, 16)); // session creation + a first small run
   const readySeconds = (performance.now() - start) / 1000;
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
   console.log(`fp32 matmul ceiling: ${ceiling.toFixed(1)} GFLOP/s with ${threads} threads; Dream-7B shape, ${layers} layers, bidirectional`);
   const results: FormatResult[] = [];
   for (const format of values.formats!.split(",") as WeightFormat[]) {
-    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!, "--arena", values.arena!, ...(values["mlp-chunk"] === undefined ? [] : ["--mlp-chunk", values["mlp-chunk"]])];
+    const args = ["--import", "tsx", fileURLToPath(import.meta.url), "--run-format", format, "--layers", String(layers), "--dir", dir, "--threads", String(threads), "--cases", values.cases!, "--arena", values.arena!, ...(values["mlp-chunk"] === undefined ? [] : ["--mlp-chunk", values["mlp-chunk"]]), ...(values["session-cache"] === undefined ? [] : ["--session-cache", values["session-cache"]])];
     try {
       const line = execFileSync(process.execPath, args, { encoding: "utf8", env: withHugePages(process.env), stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }).trim().split("\n").at(-1)!;
       results.push(JSON.parse(line) as FormatResult);

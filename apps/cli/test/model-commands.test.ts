@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DecoderSession, batchFromRows, createTinyModel, loadModel } from "@dembed/models";
 import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { register as embed } from "../src/commands/embed.js";
 import { register as exportCommand } from "../src/commands/export.js";
 import { register as forward } from "../src/commands/forward.js";
@@ -67,5 +67,32 @@ describe("model commands", () => {
     expect((await stat(join(dir, "exported", "onnx", "model.onnx_data"))).size).toBeGreaterThan(1e6);
     const config = JSON.parse(await readFile(join(dir, "exported", "config.json"), "utf8")) as { dembed: { attention: string } };
     expect(config.dembed.attention).toBe("bidirectional");
+  });
+
+  it("embed --session-cache writes an entry, opens it on the next run, and writes the same vectors", async () => {
+    const saved = { cache: process.env.DEMBED_CACHE, session: process.env.DEMBED_SESSION_CACHE };
+    process.env.DEMBED_CACHE = join(dir, "dembed-cache");
+    await writeFile(join(dir, "few.jsonl"), '"one text"\n"another, longer text"\n');
+    const said: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (said.push(String(chunk)), true));
+    try {
+      const run = (out: string, ...flags: string[]) => dembed("embed", "--model", model, "--input", join(dir, "few.jsonl"), "--out", join(dir, out), "--no-progress", "--threads", "1", ...flags);
+      await run("plain.jsonl");
+      expect(process.env.DEMBED_SESSION_CACHE).toBeUndefined();
+      await run("first.jsonl", "--session-cache");
+      expect(process.env.DEMBED_SESSION_CACHE).toBe("1");
+      await run("second.jsonl", "--session-cache");
+      const cacheLines = said.filter((l) => l.includes("session cache"));
+      expect(cacheLines).toEqual([expect.stringMatching(/^embed: session cache: wrote .*dembed-cache\/sessions\//), expect.stringMatching(/^embed: session cache: opened /)]);
+      const plain = await readFile(join(dir, "plain.jsonl"), "utf8");
+      expect(await readFile(join(dir, "first.jsonl"), "utf8")).toBe(plain);
+      expect(await readFile(join(dir, "second.jsonl"), "utf8")).toBe(plain);
+    } finally {
+      spy.mockRestore();
+      for (const [key, value] of [["DEMBED_CACHE", saved.cache], ["DEMBED_SESSION_CACHE", saved.session]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 });

@@ -5,7 +5,9 @@ import type { Device, Logger, Tensor } from "@dembed/onnx";
 import type { AttentionMode } from "./config.js";
 import type { LinearHook } from "./graph/build.js";
 import type { ComputeDtype } from "./graph/inputs.js";
+import { join } from "node:path";
 import { loadModel, type LoadedModel } from "./model.js";
+import { dembedCacheDir } from "./tiny-ref.js";
 import type { ResolveOptions } from "./resolve.js";
 import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
 import { planModelWeights, prepareWeights } from "./load-weights.js";
@@ -55,12 +57,26 @@ export interface EmbedderOptions {
    * int4 (MatMulNBits, quantized at load and cached), or auto (default): the most faithful that fits in memory.
    */
   readonly weights?: WeightChoice;
+  /**
+   * Keep ORT's optimized graph and pre-packed weights in $DEMBED_CACHE/sessions and open from there next time: a first
+   * run is slower and the entry takes disk, later runs start faster (measured in the @dembed/onnx README, "Session
+   * cache"). Default: on when $DEMBED_SESSION_CACHE is "1". CPU only.
+   */
+  readonly sessionCache?: boolean;
   /** Bytes the memory plan may use (default: what the OS reports available). */
   readonly memoryBytes?: number;
   /** One-line notes: what --weights auto picked, a batch lowered to fit in memory. */
   readonly onNotice?: (message: string) => void;
   /** Progress of quantizing at load (int8/int4 without a cached copy). */
   readonly onLoadProgress?: (p: QuantizeProgress) => void;
+}
+
+/** $DEMBED_SESSION_CACHE: "1" turns the session cache on, "0" or unset leaves it off; anything else is refused. */
+export function sessionCacheFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const value = env.DEMBED_SESSION_CACHE;
+  if (value === undefined || value === "" || value === "0") return false;
+  if (value === "1") return true;
+  throw new Error(`DEMBED_SESSION_CACHE must be 1 or 0, got ${JSON.stringify(value)}`);
 }
 
 export interface EmbedOptions {
@@ -164,6 +180,7 @@ export class Embedder implements EmbedderDescription {
       linearHook: options.adapter?.linearHook,
       extraFeeds: options.adapter?.feeds,
       weights: { format: prepared.format, ...(prepared.quantized ? { quantized: prepared.quantized } : {}) },
+      ...((options.sessionCache ?? sessionCacheFromEnv()) ? { sessionCache: { dir: join(dembedCacheDir(), "sessions") } } : {}),
       ...(options.onNotice ? { onNotice: options.onNotice } : {}),
       logger: options.logger,
     });

@@ -72,7 +72,7 @@ export type { AttentionKernel } from "./graph/attention.js";
 export type { ComputeDtype } from "./graph/inputs.js";
 export { InputError, batchFromRows, validateBatch, type InputBatch } from "./session/batch.js";
 export { DecoderSession, type DecoderSessionOptions, type HiddenStates, type KernelChoice } from "./session/decoder.js";
-export { Embedder, type EmbedOptions, type EmbedderDescription, type EmbedderOptions, type EncodeResult, type LinearAdapter } from "./embedder.js";
+export { Embedder, sessionCacheFromEnv, type EmbedOptions, type EmbedderDescription, type EmbedderOptions, type EncodeResult, type LinearAdapter } from "./embedder.js";
 export { createTinyModel, type TinyArchitecture, type TinyModelOptions } from "./tiny.js";
 export { dembedCacheDir, ensureTinyModel, parseTinyRef, TINY_ARCHITECTURES } from "./tiny-ref.js";
 export { referenceForward, type ReferenceBatch, type ReferenceWeights } from "./reference.js";

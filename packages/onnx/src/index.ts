@@ -7,8 +7,9 @@ export { saveModel, type SaveOptions, type SavedModel } from "./save.js";
 export { externalDataRoot, EXTERNAL_FOLDER_CONFIG } from "./external.js";
 export {
   createSession, defaultThreads, SessionError,
-  type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionOptions, type ValueInfo,
+  type Device, type Logger, type ModelSource, type RunOptions, type Session, type SessionCacheEvent, type SessionOptions, type ValueInfo,
 } from "./session.js";
+export { cpuIdentity, ortVersion, type SessionCacheOptions } from "./session-cache.js";
 export { createWorkerSession } from "./worker-session.js";
 export { quantizeBlockwise, quantizePerChannel, dequantizeRow, quantizationProblem, type BlockQuantized, type ChannelQuantized, type QuantBits } from "./quantize.js";
 export * from "./autodiff/index.js";

@@ -3,6 +3,7 @@
 // small SessionHost so the same logic drives a session in this thread or in a worker (worker-session.ts).
 import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
@@ -11,6 +12,10 @@ import { EXTERNAL_FOLDER_CONFIG, externalDataRoot, hasRelativeExternal } from ".
 import { toModelProto } from "./serialize.js";
 import { elementCount, type Tensor } from "./tensor.js";
 import { LocalHost, type HostInfo, type SessionHost } from "./session-host.js";
+import {
+  CACHE_FILES, CACHE_WRITE_CONFIG, cacheRefusal, commitEntry, entryBytesEstimate, entryProblem, entryTempDir, freeBytes, locateEntry,
+  type SessionCacheOptions,
+} from "./session-cache.js";
 
 export type Device = "cpu" | "cuda";
 
@@ -53,8 +58,20 @@ export interface SessionOptions {
    * the session is released. `summarizeProfile` reads it. It slows runs down; for finding where time goes.
    */
   profileFilePrefix?: string;
+  /**
+   * Keep ORT's optimized graph and pre-packed weights in this cache, and open from there next time (CPU only, Graph
+   * sources only; README "Session cache"). A damaged or stale entry is reported, removed and written again.
+   */
+  cache?: SessionCacheOptions;
+  /** Told what the cache did: opened an entry, wrote one, or could not write one (and why). */
+  onCache?: (event: SessionCacheEvent) => void;
   logger?: Logger;
 }
+
+export type SessionCacheEvent =
+  | { readonly kind: "opened"; readonly dir: string }
+  | { readonly kind: "written"; readonly dir: string; readonly bytes: number }
+  | { readonly kind: "not written"; readonly dir: string; readonly reason: string };
 
 export interface ValueInfo {
   readonly name: string;
@@ -153,6 +170,8 @@ export async function openSession(host: SessionHost, model: ModelSource, options
           );
         }
       }
+    } else if (options.cache) {
+      info = await openThroughCache(host, model, source, name, options, folder, logger);
     } else {
       info = await host.open(source, ortOptions(options, folder, "cpu"));
     }
@@ -161,6 +180,66 @@ export async function openSession(host: SessionHost, model: ModelSource, options
     throw wrapError(e, name, "cannot create the session");
   }
   return new RunnerSession(host, name, device, info!);
+}
+
+const GiB = 1024 ** 3;
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
+/** Opens the cached entry if it checks out; else opens `source` and has ORT write the entry on the way. */
+async function openThroughCache(host: SessionHost, model: ModelSource, source: string | Uint8Array, name: string, options: SessionOptions, folder: string | undefined, logger: Logger): Promise<HostInfo> {
+  if (!(model instanceof Graph) || typeof source === "string") {
+    throw new SessionError(`model '${name}': the session cache takes a Graph (its key hashes the graph and its external files)`, name);
+  }
+  const refusal = cacheRefusal(model);
+  if (refusal !== undefined) {
+    options.onCache?.({ kind: "not written", dir: options.cache!.dir, reason: refusal });
+    return host.open(source, ortOptions(options, folder, "cpu"));
+  }
+  const entry = locateEntry(options.cache!, model, source, {
+    graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
+    ...(options.freeDimensions ? { freeDimensions: options.freeDimensions } : {}),
+    ...(options.config ? { config: options.config } : {}),
+  });
+  let problem = await entryProblem(entry);
+  if (problem === undefined) {
+    try {
+      // What ORT saved is already optimized for this provider; optimizing it again can only undo its layouts.
+      const info = await host.open(entry.modelPath, ortOptions({ ...options, graphOptimizationLevel: "disabled" }, undefined, "cpu"));
+      options.onCache?.({ kind: "opened", dir: entry.dir });
+      return info;
+    } catch (e) {
+      problem = `ONNX Runtime cannot open it (${firstLine(e)})`;
+    }
+  }
+  if (problem !== "missing") logger.warn(`dembed: session cache entry ${entry.dir} is not usable: ${problem}; removing it and writing it again`);
+  // "missing" may still be a folder: one without a manifest, which no finished write leaves.
+  await rm(entry.dir, { recursive: true, force: true });
+  const notWritten = (reason: string): Promise<HostInfo> => {
+    options.onCache?.({ kind: "not written", dir: entry.dir, reason });
+    return host.open(source, ortOptions(options, folder, "cpu"));
+  };
+  const need = entryBytesEstimate(model, source);
+  const free = await freeBytes(options.cache!.dir);
+  if (free !== undefined && free < need + GiB) {
+    return notWritten(`it needs up to ${(need / GiB).toFixed(1)} GiB and ${(free / GiB).toFixed(1)} GiB are free`);
+  }
+  const tmp = await entryTempDir(entry);
+  let info: HostInfo;
+  try {
+    const writing = { ...options, optimizedModelFilePath: `${tmp}/${CACHE_FILES.model}`, config: { ...options.config, ...CACHE_WRITE_CONFIG } };
+    info = await host.open(source, ortOptions(writing, folder, "cpu"));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    // Writing may be what failed (a full disk); the plain open's error, if it fails too, is the one that matters.
+    return notWritten(`ONNX Runtime could not write it (${firstLine(e)})`);
+  }
+  try {
+    const bytes = await commitEntry(entry, tmp);
+    options.onCache?.({ kind: "written", dir: entry.dir, bytes });
+  } catch (e) {
+    options.onCache?.({ kind: "not written", dir: entry.dir, reason: firstLine(e) });
+  }
+  return info;
 }
 
 function prepareModel(model: ModelSource, options: SessionOptions): { source: string | Uint8Array; name: string; folder?: string } {

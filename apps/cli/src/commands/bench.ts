@@ -19,6 +19,7 @@ import cliProgress from "cli-progress";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { z } from "zod";
 import type { RegisterCommand } from "./index.js";
+import { addSessionCacheOption } from "./session-cache-option.js";
 import { loadProgressLine, weightsOption } from "./weights.js";
 import { addQueueOptions, openQueueRun, portableSpec, type QueueRun } from "./queue.js";
 import { recordedCommand } from "@dembed/files";
@@ -416,7 +417,7 @@ async function runWork(
 
 /** The flags `bench` and `eval` share. */
 export function addEvalOptions(cmd: Command): Command {
-  return addQueueOptions(cmd)
+  return addSessionCacheOption(addQueueOptions(cmd))
     .addOption(new Option("--model <ref>", `model folder, HF id in the local cache, "tiny" (built-in, untrained) or "bm25"; repeatable or comma-separated (default: ${DEFAULTS.models.join(",")})`).argParser(list))
     .option("--adapter <dir>", "PEFT LoRA adapter folder applied to the model; its dembed_adapter.json settings apply unless a flag overrides them")
     .addOption(new Option("--attention <mode>", "attention mode (default: the adapter's, else the architecture's own)").choices(["causal", "bidirectional"]))

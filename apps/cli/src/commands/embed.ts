@@ -8,6 +8,7 @@ import type { PoolingMode } from "@dembed/pooling";
 import { SingleBar } from "cli-progress";
 import { InvalidArgumentError, Option } from "commander";
 import type { RegisterCommand } from "./index.js";
+import { addSessionCacheOption } from "./session-cache-option.js";
 import { loadProgressLine, weightsOption } from "./weights.js";
 import { addQueueOptions, openQueueRun, portableSpec, type QueueFlags, type QueueRun } from "./queue.js";
 import type { EncoderSpec } from "./bench.js";
@@ -196,7 +197,7 @@ export const register: RegisterCommand = (program) => {
     .addOption(weightsOption())
     .option("--no-progress", "no progress bar")
     .option("--cache <dir>", "embedding cache folder of queued runs (--queue/--workers): shards land there", ".cache/embeddings");
-  addQueueOptions(command).action(async (flags: EmbedFlags & QueueFlags) => {
+  addQueueOptions(addSessionCacheOption(command)).action(async (flags: EmbedFlags & QueueFlags) => {
     const lines = await readTexts(flags.input);
     await removeDeadTemps(dirname(resolve(flags.out)));
     const lock = await lockOutput(resolve(flags.out), { onTakeover: (m) => process.stderr.write(`embed: ${m}\n`) });

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "commander";
 import type { EncoderSpec } from "./bench.js";
 import type { RegisterCommand } from "./index.js";
+import { addSessionCacheOption } from "./session-cache-option.js";
 
 interface WorkerFlags {
   queue?: string;
@@ -22,8 +23,7 @@ const device = (value: string) => {
 
 /** `dembed worker`: pulls shard jobs from the queue, embeds them with the job's model, writes them into the cache. */
 export const register: RegisterCommand = (program) => {
-  program
-    .command("worker")
+  addSessionCacheOption(program.command("worker"))
     .description("Embed queued shards for `embed|bench|eval --queue` coordinators, on this machine; runs until stopped (SIGTERM finishes the shard in hand).")
     .option("--queue <url>", "the Redis holding the queue, redis://[user:password@]host:port[/db] (default: $DEMBED_QUEUE)")
     .option("--device <device>", "cpu, cuda or cuda:<index> (one worker per GPU; default: what each job asks for)", device)

@@ -1,7 +1,7 @@
 // Runs a decoder graph on batches: validates ids and masks, picks the attention kernel per call and reshapes the
 // batch for it, and keeps one ORT session per (kernel, mode) it has needed. Weights are never rebuilt: every graph
 // points at the same .safetensors bytes.
-import { createSession, createWorkerSession, type Device, type Logger, type Session, type Tensor } from "@dembed/onnx";
+import { createSession, createWorkerSession, type Device, type Logger, type Session, type SessionCacheEvent, type SessionCacheOptions, type Tensor } from "@dembed/onnx";
 import type { AttentionMode } from "../config.js";
 import type { LoadedModel } from "../model.js";
 import type { AttentionKernel } from "../graph/attention.js";
@@ -41,6 +41,11 @@ export interface DecoderSessionOptions {
   readonly extraFeeds?: () => Readonly<Record<string, Tensor>>;
   /** How the projections' weights are held (prepareWeights decides); default fp32. */
   readonly weights?: DecoderGraphOptions["weights"];
+  /**
+   * Keep ORT's optimized graphs and pre-packed weights here and open from them next time (CPU only; the @dembed/onnx
+   * README, "Session cache", has what it saves and costs).
+   */
+  readonly sessionCache?: SessionCacheOptions;
   /** Told when a session starts and ends loading (ORT reports no progress of its own; this at least says how long). */
   readonly onNotice?: (message: string) => void;
   readonly logger?: Logger;
@@ -52,11 +57,19 @@ export interface HiddenStates {
   readonly data: Float32Array;
 }
 
+const cacheLine = (e: SessionCacheEvent): string =>
+  e.kind === "opened"
+    ? `session cache: opened ${e.dir}`
+    : e.kind === "written"
+      ? `session cache: wrote ${e.dir} (${(e.bytes / 1024 ** 3).toFixed(2)} GiB); the next run opens from it`
+      : `session cache: not written (${e.reason})`;
+
 type GraphKey = "masked:runtime" | "primitive:runtime" | "flash:causal" | "flash:bidirectional";
 
 export class DecoderSession {
   private readonly sessions = new Map<GraphKey, Promise<Session>>();
   private released = false;
+  private saidNoCache = false;
   readonly attention: AttentionMode;
   readonly kernel: KernelChoice;
   private readonly embeddingRows?: EmbeddingRows;
@@ -163,14 +176,15 @@ export class DecoderSession {
         ...(this.options.weights ? { weights: this.options.weights } : {}),
       });
       const open = this.options.worker ? createWorkerSession : createSession;
+      const notice = this.options.onNotice;
       pending = open(built.graph, {
         device: this.options.device,
+        ...(this.cacheable() ? { cache: this.options.sessionCache!, ...(notice ? { onCache: (e: SessionCacheEvent) => notice(cacheLine(e)) } : {}) } : {}),
         threads: this.options.threads,
         ...(this.options.memoryArena !== undefined ? { memoryArena: this.options.memoryArena } : {}),
         name: `${this.model.ref} (${key})`,
         ...(this.options.logger ? { logger: this.options.logger } : {}),
       });
-      const notice = this.options.onNotice;
       if (notice) {
         const started = performance.now();
         const format = this.options.weights?.format ?? "fp32";
@@ -181,6 +195,18 @@ export class DecoderSession {
       pending.catch(() => this.sessions.delete(key));
     }
     return pending;
+  }
+
+  /**
+   * bf16 weights are cast per layer at run time, so ORT pre-packs none of them: an entry would only copy the checkpoint
+   * (≈ 15 GB at 7B) to save the graph optimization. Said once, when asked for.
+   */
+  private cacheable(): boolean {
+    if (!this.options.sessionCache) return false;
+    if ((this.options.weights?.format ?? "fp32") !== "bf16") return true;
+    if (!this.saidNoCache) this.options.onNotice?.("session cache: not used for --weights bf16 (ONNX Runtime pre-packs no bf16 weight, so an entry would copy the checkpoint and save only the graph optimization)");
+    this.saidNoCache = true;
+    return false;
   }
 
   async release(): Promise<void> {
