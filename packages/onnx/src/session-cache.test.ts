@@ -127,6 +127,9 @@ describe("session cache", () => {
     expect(locateEntry(cache, other, otherBytes, { graphOptimizationLevel: "all" }).slot).not.toBe(base.slot);
     expect(locateEntry(cache, g, bytes, { graphOptimizationLevel: "basic" }).slot).not.toBe(base.slot);
     expect(locateEntry(cache, g, bytes, { graphOptimizationLevel: "all", freeDimensions: { batch: 3 } }).slot).not.toBe(base.slot);
+    const config = (entries: [string, string][]) => locateEntry(cache, g, bytes, { graphOptimizationLevel: "all", config: Object.fromEntries(entries) }).slot;
+    expect(config([["a.b", "1"], ["c.d", "2"]])).toBe(config([["c.d", "2"], ["a.b", "1"]]));
+    expect(config([["a.b", "1"]])).not.toBe(config([["a.b", "0"]]));
     // Another ORT or CPU: a different entry in the same slot, so it replaces this one.
     const otherOrt = locateEntry(cache, g, bytes, { graphOptimizationLevel: "all" }, { ortVersion: "1.29.0", cpu: cpuIdentity() });
     expect([otherOrt.slot === base.slot, otherOrt.build === base.build]).toEqual([true, false]);

@@ -110,8 +110,9 @@ export function locateEntry(
     arch: arch(),
     cpu,
     level: options.graphOptimizationLevel,
-    freeDimensions: options.freeDimensions ?? {},
-    config: options.config ?? {},
+    // Sorted, so the same options given in another order find the same entry.
+    freeDimensions: Object.entries(options.freeDimensions ?? {}).sort(),
+    config: Object.entries(options.config ?? {}).sort(),
   }).slice(0, 16);
   const build = hash({
     ort: identity.ortVersion,
