@@ -190,11 +190,12 @@ async function openThroughCache(host: SessionHost, model: ModelSource, source: s
   if (!(model instanceof Graph) || typeof source === "string") {
     throw new SessionError(`model '${name}': the session cache takes a Graph (its key hashes the graph and its external files)`, name);
   }
-  const refusal = cacheRefusal(model);
-  if (refusal !== undefined) {
-    options.onCache?.({ kind: "not written", dir: options.cache!.dir, reason: refusal });
+  const notWritten = (dir: string, reason: string): Promise<HostInfo> => {
+    options.onCache?.({ kind: "not written", dir, reason });
     return host.open(source, ortOptions(options, folder, "cpu"));
-  }
+  };
+  const refusal = cacheRefusal(model);
+  if (refusal !== undefined) return notWritten(options.cache!.dir, refusal);
   const entry = locateEntry(options.cache!, model, source, {
     graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
     ...(options.freeDimensions ? { freeDimensions: options.freeDimensions } : {}),
@@ -214,24 +215,20 @@ async function openThroughCache(host: SessionHost, model: ModelSource, source: s
   if (problem !== "missing") logger.warn(`dembed: session cache entry ${entry.dir} is not usable: ${problem}; removing it and writing it again`);
   // "missing" may still be a folder: one without a manifest, which no finished write leaves.
   await rm(entry.dir, { recursive: true, force: true });
-  const notWritten = (reason: string): Promise<HostInfo> => {
-    options.onCache?.({ kind: "not written", dir: entry.dir, reason });
-    return host.open(source, ortOptions(options, folder, "cpu"));
-  };
   const need = entryBytesEstimate(model, source);
   const free = await freeBytes(options.cache!.dir);
   if (free !== undefined && free < need + GiB) {
-    return notWritten(`it needs up to ${(need / GiB).toFixed(1)} GiB and ${(free / GiB).toFixed(1)} GiB are free`);
+    return notWritten(entry.dir, `it needs up to ${(need / GiB).toFixed(1)} GiB and ${(free / GiB).toFixed(1)} GiB are free`);
   }
   const tmp = await entryTempDir(entry);
   let info: HostInfo;
   try {
-    const writing = { ...options, optimizedModelFilePath: `${tmp}/${CACHE_FILES.model}`, config: { ...options.config, ...CACHE_WRITE_CONFIG } };
+    const writing = { ...options, optimizedModelFilePath: join(tmp, CACHE_FILES.model), config: { ...options.config, ...CACHE_WRITE_CONFIG } };
     info = await host.open(source, ortOptions(writing, folder, "cpu"));
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     // Writing may be what failed (a full disk); the plain open's error, if it fails too, is the one that matters.
-    return notWritten(`ONNX Runtime could not write it (${firstLine(e)})`);
+    return notWritten(entry.dir, `ONNX Runtime could not write it (${firstLine(e)})`);
   }
   try {
     const bytes = await commitEntry(entry, tmp);
