@@ -2,8 +2,8 @@
 // cold, and session creation), peak RSS, tokens/s at each case, the fraction of the fp32 matmul ceiling, and the cosine
 // of each format's mean-pooled embedding against bf16's. Random BF16 weights (≈ 15 GB at 28 layers) are written once
 // through the tiny-model writer; --layers N writes a cut-down copy. Each format runs in its own process, so each peak
-// RSS is its own, printed with the peaks of its anonymous and file-backed parts (rss-sampler.ts). fp32 runs only where
-// the memory plan says it fits.
+// RSS is its own, printed with the peaks of its anonymous and file-backed parts (rss-sampler.ts) and beside the memory
+// plan's estimate for the case that needs the most, which should stay above it. fp32 runs only where the memory plan says it fits.
 //   npx tsx benchmarks/scripts/big-model.ts [--layers 28] [--formats fp32,bf16,int8,int4] [--cases 1x512,4x512,1x8192]
 //                                           [--dir <folder>] [--threads N] [--cold]   (--cold: drop the quantized cache)
 //                                           [--mlp-chunk T]   (MLP chunk in rows of the batch; default the graph's own)
@@ -18,7 +18,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DecoderSession, createTinyModel, dembedCacheDir, loadModel, prepareWeights, type WeightFormat } from "@dembed/models";
+import { DecoderSession, createTinyModel, dembedCacheDir, estimateMemory, loadModel, prepareWeights, type DecoderConfig, type WeightFormat } from "@dembed/models";
 import { withHugePages } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
 import { startRssSampler, type RssPeaks } from "./rss-sampler.js";
@@ -77,6 +77,8 @@ interface FormatResult {
   readySeconds: number;
   cases: { spec: string; tokensPerSecond: number; seconds: number }[];
   peakRssBytes: number;
+  /** The memory plan's estimate (estimateMemory) at the case that needs the most, to set beside the peak. */
+  planBytes?: number;
   /** Peaks of the anonymous and the file-backed part of RSS (the mapped embedding table is file-backed). */
   split?: RssPeaks;
   /** Mean-pooled, L2-normalized embedding of the first row of the first case. */
@@ -89,6 +91,11 @@ const input = (b: number, t: number) => ({
   attentionMask: new BigInt64Array(b * t).fill(1n),
 });
 
+function planned(config: DecoderConfig, format: WeightFormat): number {
+  const cases = values.cases!.split(",").map((c) => c.split("x").map(Number) as [number, number]);
+  return Math.max(...cases.map(([batch, length]) => estimateMemory(format, { config, storedBytes: 2, batch, length, embeddings: "input" }).total));
+}
+
 async function runFormat(format: WeightFormat): Promise<void> {
   const sampler = startRssSampler();
   const model = await loadModel(dir);
@@ -97,6 +104,7 @@ async function runFormat(format: WeightFormat): Promise<void> {
   try {
     prepared = await prepareWeights(model, format, {
       maxLength: Math.max(...values.cases!.split(",").map((c) => Number(c.split("x")[1]))),
+      embeddings: "input", // as DecoderSession gathers them at float32 compute
       onProgress: (p) => p.done % 28 === 0 && console.error(`  ${format}: quantized ${p.done}/${p.total} weights, ${(p.bytesRead / 2 ** 30).toFixed(1)} GiB read`),
     });
   } catch (e) {
@@ -129,7 +137,7 @@ async function runFormat(format: WeightFormat): Promise<void> {
   }
   await session.release();
   const split = await sampler.stop();
-  const result: FormatResult = { format, prepareSeconds, readySeconds, cases, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...(split ? { split } : {}), embedding };
+  const result: FormatResult = { format, prepareSeconds, readySeconds, cases, peakRssBytes: process.resourceUsage().maxRSS * 1024, planBytes: planned(model.spec.config, format), ...(split ? { split } : {}), embedding };
   console.log(JSON.stringify(result));
 }
 
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
     }
   }
   const reference = results.find((r) => r.format === "bf16" && !r.refused)?.embedding;
-  console.log("weights  prepare s  ready s  peak RSS   case       tokens/s  of fp32 ceiling  cosine to bf16  peak anon / file-backed");
+  console.log("weights  prepare s  ready s  peak RSS   case       tokens/s  of fp32 ceiling  cosine to bf16  peak anon / file-backed  plan");
   for (const r of results) {
     if (r.refused) {
       console.log(`${r.format.padEnd(8)} refused by the memory plan: ${r.refused}`);
@@ -161,7 +169,8 @@ async function main(): Promise<void> {
       const fraction = (c.tokensPerSecond * flopsPerToken(t)) / 1e9 / ceiling;
       const head = i === 0 ? `${r.format.padEnd(8)} ${r.prepareSeconds.toFixed(1).padStart(9)} ${r.readySeconds.toFixed(1).padStart(8)} ${`${(r.peakRssBytes / 2 ** 30).toFixed(2)} GiB`.padStart(10)}` : " ".repeat(38);
       const split = r.split ? `${(r.split.anonBytes / 2 ** 30).toFixed(2)} / ${(r.split.fileBytes / 2 ** 30).toFixed(2)} GiB` : "–";
-      const tail = i === 0 ? `${(reference ? cos.toFixed(5) : "– (no bf16 run)").padStart(15)}  ${split}` : "";
+      const plan = r.planBytes === undefined ? "–" : `${(r.planBytes / 2 ** 30).toFixed(2)} GiB`;
+      const tail = i === 0 ? `${(reference ? cos.toFixed(5) : "– (no bf16 run)").padStart(15)}  ${split.padEnd(22)} ${plan}` : "";
       console.log(`${head}   ${c.spec.padEnd(8)} ${c.tokensPerSecond.toFixed(1).padStart(9)} ${`${(100 * fraction).toFixed(0)}%`.padStart(16)} ${tail}`);
     });
   }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadModel, type LoadedModel } from "./model.js";
 import { dembedCacheDir } from "./tiny-ref.js";
 import type { ResolveOptions } from "./resolve.js";
-import { DecoderSession, type HiddenStates, type KernelChoice } from "./session/decoder.js";
+import { DecoderSession, defaultEmbeddings, type HiddenStates, type KernelChoice } from "./session/decoder.js";
 import { planModelWeights, prepareWeights } from "./load-weights.js";
 import type { QuantizeProgress } from "./quantized.js";
 import { availableMemory, fittingBatch, type WeightChoice, type WeightFormat } from "./weight-format.js";
@@ -131,9 +131,10 @@ function vectorSettings(options: EmbedderOptions): Pick<EmbedderDescription, "po
 }
 
 /** What the memory plan reads from the options (the longest input, a budget, where to say what auto picked). */
-function weightPlanOptions(options: EmbedderOptions): { maxLength: number; availableBytes?: number; onNotice?: (message: string) => void } {
+function weightPlanOptions(options: EmbedderOptions): { maxLength: number; embeddings: "gather" | "input"; availableBytes?: number; onNotice?: (message: string) => void } {
   return {
     maxLength: options.maxLength ?? 512,
+    embeddings: defaultEmbeddings(options.dtype),
     ...(options.memoryBytes !== undefined ? { availableBytes: options.memoryBytes } : {}),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   };
@@ -238,7 +239,7 @@ export class Embedder implements EmbedderDescription {
     await this.session.opened();
     seconds.model += (performance.now() - opening) / 1000; // as when the first forward opened it
     const available = this.options.memoryBytes !== undefined ? Math.max(0, this.options.memoryBytes - this.fixedBytes) : availableMemory();
-    const batchSize = fittingBatch({ config: this.model.spec.config, batch: requested, length: longest }, available);
+    const batchSize = fittingBatch({ config: this.model.spec.config, batch: requested, length: longest, embeddings: defaultEmbeddings(this.options.dtype) }, available);
     if (batchSize < requested) {
       this.options.onNotice?.(`batch size ${requested} → ${batchSize}: ${requested} × ${longest} tokens would not fit in the ${(available / 1024 ** 3).toFixed(1)} GiB free`);
     }

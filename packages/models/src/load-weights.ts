@@ -24,6 +24,8 @@ export interface PrepareWeightsOptions {
    * (perTokenModules); MatMulIntegerToFloat is a CPU kernel, so on CUDA every weight stays on MatMulNBits.
    */
   readonly device?: Device;
+  /** Where the session gathers embedding rows (the plan counts a mapped table only for "gather"); default "gather". */
+  readonly embeddings?: "gather" | "input";
   /** Told what --weights auto picked and why. */
   readonly onNotice?: (message: string) => void;
   readonly onProgress?: (p: QuantizeProgress) => void;
@@ -37,7 +39,7 @@ export function planModelWeights(model: LoadedModel, choice: WeightChoice, optio
     throw new Error(`--weights bf16 keeps a BF16 or F16 checkpoint's weights as stored; ${model.dir} stores ${stored} (use fp32, int8 or int4)`);
   }
   const name = model.ref.split("/").pop() || model.ref;
-  const plan = planWeights(name, choice, { config: model.spec.config, storedBytes, batch: 1, length: options.maxLength }, options.availableBytes);
+  const plan = planWeights(name, choice, { config: model.spec.config, storedBytes, batch: 1, length: options.maxLength, ...(options.embeddings ? { embeddings: options.embeddings } : {}) }, options.availableBytes);
   if (choice === "auto") options.onNotice?.(plan.reason);
   return plan;
 }

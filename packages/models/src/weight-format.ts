@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import type { DecoderConfig } from "./config.js";
 import { mlpChunkLength } from "./graph/chunks.js";
+import { HELD_TABLE_BYTES } from "./session/embedding-rows.js";
 
 /**
  * fp32: widened once at load. bf16: the checkpoint's BF16/F16 bytes, widened per layer as it runs. int8/int4:
@@ -27,10 +28,10 @@ export const gib = (bytes: number): string => (bytes / GIB).toFixed(bytes < GIB 
 // int: codes + float32 scale + zero point per block of 32 (1.16 and 0.64 bytes), plus, for int8's int8 compute, the
 // scales and block sums ORT pre-packs beside the codes (≈ 1.25 bytes). Both formats keep the down projections (29 %
 // of a Dream-7B layer) at ≈ 1 byte per channel-quantized element on CPU. Fitted to big-model.ts's warm-cache peaks
-// (28-layer Dream-7B shape: int8 8.84 GiB at 4 × 512, 9.00 GiB at 1 × 512 before down went per token; int4 with
-// every weight at 4 bits 4.24 GiB at 1 × 512, under this plan's 5.5 GiB because the embedding table is only read
-// where a text's tokens point; int4's 0.74 adds the int8 down projections to its 0.64 and is not yet refitted).
-const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.18, int4: 0.74 };
+// with the embedding rows read outside ORT (28-layer Dream-7B shape, MLP as a Scan: int8 8.19 GiB at 1 × 512 alone and
+// 8.96–9.1 GiB at the worst of 1 × 512, 4 × 512 and 1 × 8192; int4 4.91 and 5.64–5.73 GiB), so the plan stays above
+// them: int8 ≈ 8.4 / 9.5 GiB, int4 ≈ 5.1 / 6.1 GiB at 1 × 512 / 1 × 8192.
+const PROJECTION_BYTES: Record<Exclude<WeightFormat, "bf16">, number> = { fp32: 4, int8: 1.29, int4: 0.74 };
 /** Node, ORT and the tokenizer before any weight: measured ≈ 0.35 GiB. */
 const BASELINE_BYTES = 0.4 * GIB;
 
@@ -43,6 +44,13 @@ export interface MemoryPlanInput {
   /** "masked" attention materialises [B, heads, T, T] scores; the flash kernels do not. Default flash. */
   readonly attention?: "flash" | "masked";
   readonly mlpChunkTokens?: number;
+  /**
+   * Where the embedding rows come from (DecoderSessionOptions.embeddings). "input" (float32 compute, the default):
+   * read a row at a time through the page cache into the activations, so a large table costs the process nothing
+   * (one up to HELD_TABLE_BYTES is read whole and kept). "gather": ORT maps the table and a run's faults bring in
+   * nearly all of it. Default "gather", the larger.
+   */
+  readonly embeddings?: "gather" | "input";
 }
 
 export interface MemoryEstimate {
@@ -62,7 +70,8 @@ export function activationBytes(input: Omit<MemoryPlanInput, "storedBytes">): nu
   const tokens = input.batch * input.length;
   const chunk = mlpChunkLength(tokens, input.mlpChunkTokens);
   // Residual, norm, q, k, v, attention output, o and the float32 output copy: ≈ 8 hidden-sized tensors.
-  const hidden = 8 * tokens * c.hiddenSize * 4;
+  // With embeddings "input", the float32 rows the caller gathered are one more, held on the JS side.
+  const hidden = (input.embeddings === "input" ? 9 : 8) * tokens * c.hiddenSize * 4;
   const mlp = 3 * chunk * c.intermediateSize * 4;
   const scores = input.attention === "masked" ? 2 * input.batch * c.numHeads * input.length * input.length * 4 : 0;
   return hidden + mlp + scores;
@@ -71,7 +80,8 @@ export function activationBytes(input: Omit<MemoryPlanInput, "storedBytes">): nu
 export function estimateMemory(format: WeightFormat, input: MemoryPlanInput): MemoryEstimate {
   const c = input.config;
   const { perLayer, total } = projectionParams(c);
-  const embed = c.vocabSize * c.hiddenSize * input.storedBytes;
+  const table = c.vocabSize * c.hiddenSize * input.storedBytes;
+  const embed = input.embeddings === "input" && table > HELD_TABLE_BYTES ? 0 : table;
   const projections = format === "bf16" ? total * input.storedBytes + 2 * perLayer * 4 : total * PROJECTION_BYTES[format];
   const weights = embed + projections + 2 * c.numLayers * c.hiddenSize * 4;
   const activations = activationBytes(input);

@@ -9,7 +9,9 @@ import { prepareWeights } from "../src/load-weights.js";
 import { DecoderSession } from "../src/session/decoder.js";
 import { batchFromRows } from "../src/session/batch.js";
 import { createTinyModel } from "../src/tiny.js";
-import { MemoryPlanError } from "../src/weight-format.js";
+import { HELD_TABLE_BYTES } from "../src/session/embedding-rows.js";
+import { MemoryPlanError, estimateMemory } from "../src/weight-format.js";
+import type { DecoderConfig } from "../src/config.js";
 import { relativeError, tempDir } from "./helpers.js";
 
 const TEXTS = ["Hello world", "A longer sentence about embeddings, retrieval and padding on either side.", "Dream", "bidirectional attention"];
@@ -161,10 +163,23 @@ describe("memory plan", () => {
     expect(notices).toEqual([expect.stringMatching(new RegExp(`^--weights auto: ${auto.weightFormat}, ≈ [\\d.]+ GiB of [\\d.]+ GiB free \\(fp32 needs ≈ [\\d.]+ GiB`))]);
   });
 
+  it("counts the embedding table only where the process holds it", () => {
+    // Rows read outside ORT come through the page cache into the activations; ORT's Gather maps the table whole.
+    const config = (vocabSize: number) => ({ hiddenSize: 3584, intermediateSize: 18944, numLayers: 2, numHeads: 28, numKvHeads: 4, headDim: 128, vocabSize }) as DecoderConfig;
+    const plan = (vocabSize: number, embeddings: "gather" | "input") => estimateMemory("int4", { config: config(vocabSize), storedBytes: 2, batch: 2, length: 512, embeddings });
+    const bigTable = 152064 * 3584 * 2;
+    expect(bigTable).toBeGreaterThan(HELD_TABLE_BYTES);
+    expect(plan(152064, "gather").weights - plan(152064, "input").weights).toBe(bigTable);
+    expect(plan(152064, "input").activations - plan(152064, "gather").activations).toBe(2 * 512 * 3584 * 4);
+    // A table small enough to be read once is kept whole, so it counts either way.
+    const smallVocab = Math.floor(HELD_TABLE_BYTES / (3584 * 2));
+    expect(plan(smallVocab, "input").weights).toBe(plan(smallVocab, "gather").weights);
+  });
+
   it("lowers a batch that would not fit, and says so", async () => {
     const dir = await createTinyModel("qwen2", join(root.dir, "qwen2-batch"), { seed: 2 });
     const notices: string[] = [];
-    const probe = await prepareWeights(await loadModel(dir), "fp32", { maxLength: 512, availableBytes: Number.POSITIVE_INFINITY });
+    const probe = await prepareWeights(await loadModel(dir), "fp32", { maxLength: 512, embeddings: "input", availableBytes: Number.POSITIVE_INFINITY });
     // Room for the weights and about one row's activations.
     const embedder = await Embedder.load(dir, { weights: "fp32", memoryBytes: probe.plan.estimate.total + 1, threads: 1, onNotice: (m) => notices.push(m) });
     try {

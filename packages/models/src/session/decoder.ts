@@ -64,6 +64,9 @@ const cacheLine = (e: SessionCacheEvent): string =>
       ? `session cache: wrote ${e.dir} (${(e.bytes / 1024 ** 3).toFixed(2)} GiB); the next run opens from it`
       : `session cache: not written (${e.reason})`;
 
+/** Where a session gathers embedding rows unless told: outside ORT for float32 compute (see EmbeddingRows). */
+export const defaultEmbeddings = (computeDtype: ComputeDtype = "float32"): "gather" | "input" => (computeDtype === "float32" ? "input" : "gather");
+
 type GraphKey = "masked:runtime" | "primitive:runtime" | "flash:causal" | "flash:bidirectional";
 
 export class DecoderSession {
@@ -80,7 +83,7 @@ export class DecoderSession {
   ) {
     this.attention = options.attention ?? model.spec.defaultAttention;
     this.kernel = options.kernel ?? "auto";
-    const embeddings = options.embeddings ?? ((options.computeDtype ?? "float32") === "float32" ? "input" : "gather");
+    const embeddings = options.embeddings ?? defaultEmbeddings(options.computeDtype);
     if (embeddings === "input") {
       if ((options.computeDtype ?? "float32") !== "float32") throw new Error(`DecoderSession(${model.dir}): embeddings "input" needs float32 compute`);
       this.embeddingRows = new EmbeddingRows(model.weights);
