@@ -2,17 +2,22 @@
 // pooling, dropout masks, optimizer, data), for the tiny model and a Qwen2-0.5B-shaped one (random weights; hidden 896,
 // 24 layers, 14 heads, 2 kv heads, intermediate 4864, vocab 151936), LoRA r 16 on all seven projections, 8 sequences
 // × 256 tokens per step (4 queries + 4 documents), HardNegativeNLL, AdamW, the real train() loop.
-//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 1] [--steps 4] [--threads N] [--prepack]
+//   npx tsx benchmarks/scripts/train-step.ts [--model tiny|qwen0.5b|both] [--chunk 1] [--steps 4] [--threads N]
+//                                              [--prepack all|none|q_proj,…]  (whose weights ORT pre-packs; default the trainer's)
+//                                              [--arena on|off]  (ORT's CPU memory arena; default on)
 //                                              [--session-config key=value …] (ORT session entries, e.g. session.intra_op.allow_spinning=0)
 //                                              [--profile]  (ORT's profiler on: the top 10 op types and forward/backward split;
 //                                                            it slows the steps, so their times are not the step's cost)
 //                                              [--anchor auto|off]  (the PyTorch anchor: auto runs it when Python has it)
+//                                              [--model-dir <folder>]  (the 0.5B checkpoint; default $TMPDIR/dembed-bench-qwen2-0.5b,
+//                                                                       written once and reused, as forward-speed.ts does)
 // Each model runs in its own child process so its peak RSS is its own. Targets (0.5B): ≤ 24 s/step, ≤ 4 GiB,
 // < 10 % outside ORT, ≥ 3× the PyTorch anchor.
 // The anchor (anchors/train_step.py: PyTorch 2 + transformers + peft, SDPA, the same model files, LoRA, batch and loss)
 // runs after each model when $DEMBED_PYTHON (default python3) imports torch, transformers and peft; the script then
 // prints both figures and their ratio, measured minutes apart on the same machine.
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +25,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTinyModel } from "@dembed/models";
 import { readProfile, withHugePages } from "@dembed/onnx";
-import { createModelRun, parseTrainConfig, train, type ContrastiveExample, type TrainText } from "@dembed/train";
+import { DEFAULT_PREPACK, createModelRun, parsePrepack, parseTrainConfig, train, type ContrastiveExample, type PrepackChoice, type TrainText } from "@dembed/train";
+import { startRssSampler } from "./rss-sampler.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,12 +36,14 @@ const { values } = parseArgs({
     chunk: { type: "string", default: "1" },
     steps: { type: "string", default: "4" },
     threads: { type: "string" },
-    prepack: { type: "boolean", default: false },
+    prepack: { type: "string" },
+    arena: { type: "string", default: "on" },
     profile: { type: "boolean", default: false },
     "session-config": { type: "string", multiple: true, default: [] },
     anchor: { type: "string", default: "auto" },
     child: { type: "boolean", default: false },
     dir: { type: "string" },
+    "model-dir": { type: "string", default: join(tmpdir(), "dembed-bench-qwen2-0.5b") },
     result: { type: "string" },
   },
 });
@@ -50,16 +58,15 @@ interface StepResult {
 
 if (!values.child) {
   if (values.anchor !== "auto" && values.anchor !== "off") throw new Error(`--anchor: auto or off, got ${values.anchor}`);
+  if (values.arena !== "on" && values.arena !== "off") throw new Error(`--arena: on or off, got ${values.arena}`);
   const python = values.anchor === "auto" ? pythonWithTorch() : undefined;
   const models = values.model === "both" ? ["tiny", "qwen0.5b"] : [values.model!];
   for (const model of models) {
     const root = await mkdtemp(join(tmpdir(), "dembed-train-step-"));
     try {
-      const t0 = performance.now();
-      const dir = await createTinyModel("qwen2", join(root, model), model === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
-      console.log(`${model}: model written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const dir = await modelFolder(model, root);
       const resultFile = join(root, "dembed.json");
-      const args = [process.argv[1]!, "--child", "--model", model, "--dir", dir, "--result", resultFile, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack"] : []), ...(values.profile ? ["--profile"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
+      const args = [process.argv[1]!, "--child", "--model", model, "--dir", dir, "--result", resultFile, "--chunk", values.chunk!, "--steps", values.steps!, ...(values.threads ? ["--threads", values.threads] : []), ...(values.prepack ? ["--prepack", values.prepack] : []), "--arena", values.arena!, ...(values.profile ? ["--profile"] : []), ...values["session-config"]!.flatMap((c) => ["--session-config", c])];
       const r = spawnSync(process.execPath, [...process.execArgv, ...args], { env: withHugePages(process.env), stdio: "inherit" });
       if (r.status !== 0) process.exit(r.status ?? 1);
       const ours = JSON.parse(await readFile(resultFile, "utf8")) as StepResult;
@@ -115,6 +122,25 @@ function runAnchor(python: string, dir: string, checkpointing: boolean): StepRes
   return JSON.parse(result.slice("RESULT ".length)) as StepResult;
 }
 
+/**
+ * The checkpoint to train: the tiny model in `root`, or the 0.5B shape in --model-dir, written only when absent. A
+ * checkpoint written just before the run trained slower: its 2 GB of pages were still being written back while ORT
+ * read them (none pre-packed: 26–34 s per step against 21–22 s on a settled file, 2026-12-04), and real runs start
+ * from a downloaded checkpoint.
+ */
+async function modelFolder(model: string, root: string): Promise<string> {
+  const dir = model === "tiny" ? join(root, model) : values["model-dir"]!;
+  if (model !== "tiny" && existsSync(join(dir, "model.safetensors"))) {
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    if (Object.entries(QWEN_05B).every(([k, v]) => config[k] === v)) return dir;
+    throw new Error(`--model-dir ${dir}: config.json is not the Qwen2-0.5B shape (${Object.entries(QWEN_05B).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  }
+  const t0 = performance.now();
+  await createTinyModel("qwen2", dir, model === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
+  console.log(`${model}: model written to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
 /** Where the training session's kernel time went, over every run of the steps (both GradCache passes). */
 function printProfile(p: Awaited<ReturnType<typeof readProfile>>): void {
   const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
@@ -150,7 +176,10 @@ function syntheticSampler() {
 }
 
 async function measure(which: string, dir: string, resultFile: string, chunk: number, steps: number): Promise<void> {
+  const prepack: PrepackChoice = values.prepack === undefined ? DEFAULT_PREPACK : parsePrepack(values.prepack);
   const root = await mkdtemp(join(tmpdir(), "dembed-train-step-run-"));
+  const sampler = startRssSampler();
+  let sampling = true;
   try {
     const config = parseTrainConfig({
       model: { base: dir, attention: "bidirectional", pooling: "mean", skip_instruction: false },
@@ -168,11 +197,13 @@ async function measure(which: string, dir: string, resultFile: string, chunk: nu
       outputDir: join(root, "out"),
       sampler: syntheticSampler(),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
-      sessionConfig: { ...(values.prepack ? { "session.disable_prepacking": "0" } : {}), ...sessionConfigEntries(values["session-config"]!) },
+      ...(values.arena === "off" ? { memoryArena: false } : {}),
+      prepack,
+      sessionConfig: sessionConfigEntries(values["session-config"]!),
       ...(values.profile ? { profileFilePrefix: join(root, "profile") } : {}),
     });
     const params = Object.values(run.parts.params).reduce((s, t) => s + t.length, 0);
-    console.log(`${which}: ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}${values.prepack ? "; ORT prepacking on" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+    console.log(`${which}: ${run.adapter.modules.length} adapted layers, ${(params / 1e6).toFixed(2)} M LoRA parameters; chunk ${chunk}; pre-packed: ${typeof prepack === "string" ? prepack : prepack.join(", ")}${values.arena === "off" ? "; memory arena off" : ""}${values["session-config"]!.length > 0 ? `; session config ${values["session-config"]!.join(", ")}` : ""}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
     let ortBefore = run.encoder.ortMs;
     const rows: { seconds: number; ort: number; tokens: number }[] = [];
     await train(run.parts, {
@@ -192,10 +223,14 @@ async function measure(which: string, dir: string, resultFile: string, chunk: nu
     const step = mean((r) => r.seconds);
     const outside = 1 - mean((r) => r.ort) / step;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024; // KiB → GiB
-    console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens; mean of steps ${rows.indexOf(steady[0]!) + 1}–${rows.indexOf(steady.at(-1)!) + 1}), peak RSS ${peak.toFixed(2)} GiB, outside ORT ${(100 * outside).toFixed(1)} %, load average ${loadavg()[0]!.toFixed(1)}`);
+    sampling = false;
+    const split = await sampler.stop();
+    const parts = split ? ` (peak anonymous ${(split.anonBytes / 2 ** 30).toFixed(2)}, file-backed ${(split.fileBytes / 2 ** 30).toFixed(2)} GiB)` : "";
+    console.log(`${which}: step ${step.toFixed(2)} s (8 × ${TOKENS} tokens; mean of steps ${rows.indexOf(steady[0]!) + 1}–${rows.indexOf(steady.at(-1)!) + 1}), peak RSS ${peak.toFixed(2)} GiB${parts}, outside ORT ${(100 * outside).toFixed(1)} %, load average ${loadavg()[0]!.toFixed(1)}`);
     await writeFile(resultFile, JSON.stringify({ step_seconds: step, peak_rss_gib: peak } satisfies StepResult));
     if (values.profile) printProfile(await readProfile(join(root, "profile")));
   } finally {
+    if (sampling) await sampler.stop(); // its worker thread would keep a failed run's process alive
     await rm(root, { recursive: true, force: true });
   }
 }

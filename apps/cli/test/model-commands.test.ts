@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { register as embed } from "../src/commands/embed.js";
 import { register as exportCommand } from "../src/commands/export.js";
 import { register as forward } from "../src/commands/forward.js";
+import { register as train } from "../src/commands/train.js";
 
 let dir: string;
 let model: string;
@@ -19,7 +20,7 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 async function dembed(...args: string[]): Promise<void> {
   const program = new Command("dembed").exitOverride().configureOutput({ writeErr: () => undefined });
-  for (const register of [forward, embed, exportCommand]) register(program);
+  for (const register of [forward, embed, exportCommand, train]) register(program);
   await program.parseAsync(["node", "dembed", ...args]);
 }
 
@@ -37,6 +38,12 @@ describe("model commands", () => {
     } finally {
       await session.release();
     }
+  });
+
+  it("train --prepack refuses a name that is not a projection, in one line, before reading the config", async () => {
+    await expect(dembed("train", "--config", join(dir, "absent.json"), "--prepack", "gate_proj,mlp")).rejects.toThrow(
+      /option '--prepack <which>' argument 'gate_proj,mlp' is invalid\. "mlp" is not a projection; expected "all", "none" or names from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/,
+    );
   });
 
   it("forward names the file and field of a bad input", async () => {

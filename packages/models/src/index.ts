@@ -72,6 +72,7 @@ export type { AttentionKernel } from "./graph/attention.js";
 export type { ComputeDtype } from "./graph/inputs.js";
 export { InputError, batchFromRows, validateBatch, type InputBatch } from "./session/batch.js";
 export { DecoderSession, type DecoderSessionOptions, type HiddenStates, type KernelChoice } from "./session/decoder.js";
+export { EmbeddingRows } from "./session/embedding-rows.js";
 export { Embedder, sessionCacheFromEnv, type EmbedOptions, type EmbedderDescription, type EmbedderOptions, type EncodeResult, type LinearAdapter } from "./embedder.js";
 export { createTinyModel, type TinyArchitecture, type TinyModelOptions } from "./tiny.js";
 export { dembedCacheDir, ensureTinyModel, parseTinyRef, TINY_ARCHITECTURES } from "./tiny-ref.js";

@@ -47,6 +47,19 @@ describe("buildDecoderGraph", () => {
     }
   });
 
+  it("defers the weights a caller does not want pre-packed, so ORT cannot fold them into constants", () => {
+    const { graph } = buildDecoderGraph(model.weights, { kernel: "masked", attention: "bidirectional", mlpChunkTokens: 0, prepacked: (m) => m.endsWith(".gate_proj") });
+    const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o.name, n] as const)));
+    const matmuls = graph.nodes.filter((n) => n.opType === "FusedMatMul");
+    expect(matmuls).toHaveLength(7 * model.spec.config.numLayers);
+    for (const node of matmuls) {
+      const b = producer.get(node.inputs[1]!.name)!;
+      const weight = (b.opType === "Reshape" ? producer.get(b.inputs[0]!.name)! : b).inputs[0]!.name; // Cast of the BF16 weight
+      expect(graph.initializers.has(weight), weight).toBe(true);
+      expect(b.opType, weight).toBe(weight.includes(".gate_proj.") ? "Cast" : "Reshape");
+    }
+  });
+
   it("refuses a runtime mode with the flash kernels", () => {
     expect(() => buildDecoderGraph(model.weights, { kernel: "flash", attention: "runtime" })).toThrow(/flash kernels fix the attention mode/);
   });

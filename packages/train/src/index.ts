@@ -25,7 +25,8 @@ export type { ExampleSampler, StepReport, TrainOptions, TrainerParts } from "./t
 export { DataExampleSampler, toExample } from "./data-sampler.js";
 export type { TrainText } from "./data-sampler.js";
 export { GRADIENT_GATE_INPUT, HIDDEN_GRAD_INPUT, LoraEncoder, gradOutputName } from "./lora-encoder.js";
-export type { LoraEncoderOptions, TokenChunk } from "./lora-encoder.js";
+export { DEFAULT_PREPACK, parsePrepack } from "./lora-encoder.js";
+export type { LoraEncoderOptions, PrepackChoice, TokenChunk } from "./lora-encoder.js";
 export { profileWithTemplate, tokenChunker } from "./token-chunks.js";
 export type { ChunkerOptions } from "./token-chunks.js";
 export { dembedCacheDir } from "@dembed/models";

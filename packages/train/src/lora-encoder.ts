@@ -5,10 +5,11 @@
 // pools with, so training and evaluation cannot drift apart, every mode (mean, weighted, last token, embed mask)
 // comes for free, and what crosses the session boundary is [B, T, hidden], a few MB per chunk. The VJP graph
 // therefore takes dLoss/d(last_hidden_state) as its seed input.
-import { buildDecoderGraph, INPUT_NAMES, OUTPUT_NAME, type AttentionMode, type EncodedBatch, type LoadedModel } from "@dembed/models";
+import { buildDecoderGraph, EmbeddingRows, INPUT_NAMES, OUTPUT_NAME, type AttentionMode, type EncodedBatch, type LoadedModel } from "@dembed/models";
 import { createSession, createWorkerSession, externalDataRoot, toGatedModelProto, vjp, type Session, type SessionOptions, type Tensor } from "@dembed/onnx";
 import { drawDropouts, dropoutMaskName, keepMasks, loraInjection, type DropoutDraws, type LoraInjection, type LoraModule } from "@dembed/lora";
 import { pool, poolBackward, rows, type PoolingMode } from "@dembed/pooling";
+import { ALL_PROJECTIONS } from "./config.js";
 import type { ChunkEncoder } from "./gradcache.js";
 import type { NamedTensors } from "./tensors.js";
 
@@ -34,16 +35,48 @@ export interface LoraEncoderOptions {
   readonly worker?: boolean;
   readonly threads?: number;
   /**
-   * ORT session config entries, over the defaults below. By default prepacking is off
-   * (`"session.disable_prepacking": "1"`): packed copies would put every weight in memory twice (forward x·Wᵀ and
-   * backward dY·W) besides the memory-mapped original, and at 2 × 256 tokens per run packing B on the fly costs
-   * little. `{ "session.disable_prepacking": "0" }` turns it back on.
+   * Which projections' base weights ORT pre-packs (default DEFAULT_PREPACK, none). A pre-packed weight is held twice,
+   * packed for the forward's x·Wᵀ and for the backward's dY·W, in place of the one memory-mapped original; the others
+   * are packed again in every matmul. Measured trade: the package README.
    */
+  readonly prepack?: PrepackChoice;
+  /** ORT session config entries, over the defaults (pre-packing set by `prepack`). */
   readonly sessionConfig?: Readonly<Record<string, string>>;
   /** ORT's memory pattern; off by default (a lower peak for the VJP graph's long-lived forward values). */
   readonly memoryPattern?: boolean;
+  /** ORT's CPU memory arena; on by default. */
+  readonly memoryArena?: boolean;
   /** Profile every node with ORT's profiler, written at release() (see @dembed/onnx's readProfile). */
   readonly profileFilePrefix?: string;
+}
+
+/** "all", "none" or projection names (q_proj … down_proj) whose weights ORT pre-packs. */
+export type PrepackChoice = "all" | "none" | readonly string[];
+/**
+ * None: the weights stay memory-mapped, one copy. "all" was 1.2× faster per step on the Qwen2-0.5B shape for 1.3 GiB
+ * more (2 × the projection weights in place of 1×), which at 7B would be 28 GB more (package README).
+ */
+export const DEFAULT_PREPACK: PrepackChoice = "none";
+
+/** `--prepack`'s value: "all", "none" or comma-separated projection names; an unknown name is refused. */
+export function parsePrepack(value: string | readonly string[]): PrepackChoice {
+  if (value === "all" || value === "none") return value;
+  const names = typeof value === "string" ? value.split(",").map((n) => n.trim()) : value;
+  const unknown = names.filter((name) => !(ALL_PROJECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    const what = unknown.length === 0 ? "no projection named" : `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "is not a projection" : "are not projections"}`;
+    throw new Error(`prepack: ${what}; expected "all", "none" or names from ${ALL_PROJECTIONS.join(", ")}`);
+  }
+  return names;
+}
+
+/** The module paths' test for buildDecoderGraph's `prepacked`, or undefined when nothing is pre-packed. */
+function prepackedModules(choice: PrepackChoice): ((module: string) => boolean) | undefined {
+  const parsed = parsePrepack(choice);
+  if (parsed === "none") return undefined;
+  if (parsed === "all") return () => true;
+  const names = new Set(parsed);
+  return (module) => names.has(module.slice(module.lastIndexOf(".") + 1));
 }
 
 /** Drop positions kept from pass 1 for pass 2: ≈ 25 MB per 2 × 256-token chunk of a 0.5B model at p = 0.05. */
@@ -75,6 +108,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     private readonly session: Session,
     private readonly paramShapes: ReadonlyMap<string, readonly number[]>,
     private readonly hiddenSize: number,
+    private readonly embeddingRows: EmbeddingRows,
   ) {}
 
   /**
@@ -87,8 +121,18 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const injection = loraInjection(options.modules, { scaling: options.scaling, r: options.r, dropout: options.dropout });
     // "masked" = ONNX Attention with a bool mask: any padding, either mode, and a VJP rule.
     // No MLP sequence chunking: a keep-mask covers the whole [B, T, in] input of its layer, and GradCache already bounds
-    // the tokens per run.
-    const built = buildDecoderGraph(model.weights, { attention: options.attention, kernel: "masked", mlpChunkTokens: 0, linearHook: injection.linearHook, name: "train" });
+    // the tokens per run. The embedding rows are read outside ORT (EmbeddingRows), as the Embedder reads them: a Gather
+    // in the graph maps every page its ids touch into the process, on varied text most of the table (0.5 GiB at 0.5B).
+    const prepacked = prepackedModules(options.prepack ?? DEFAULT_PREPACK);
+    const built = buildDecoderGraph(model.weights, {
+      attention: options.attention,
+      kernel: "masked",
+      mlpChunkTokens: 0,
+      embeddings: "input",
+      ...(prepacked ? { prepacked } : {}),
+      linearHook: injection.linearHook,
+      name: "train",
+    });
     if (injection.layers.length !== options.modules.length) {
       const seen = new Set(injection.layers.map((l) => l.module.path));
       throw new Error(`LoraEncoder: the model graph has no linear layer ${options.modules.find((m) => !seen.has(m.path))?.path}`);
@@ -114,22 +158,24 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const sessionOptions: SessionOptions = {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(folder === undefined ? {} : { externalDataFolder: folder }),
-      config: { "session.disable_prepacking": "1", ...options.sessionConfig },
+      config: { "session.disable_prepacking": prepacked ? "0" : "1", ...options.sessionConfig },
       memoryPattern: options.memoryPattern ?? false,
+      ...(options.memoryArena === undefined ? {} : { memoryArena: options.memoryArena }),
       ...(options.profileFilePrefix === undefined ? {} : { profileFilePrefix: options.profileFilePrefix }),
       name: `${model.ref} (train)`,
     };
     const session = await open(bytes, sessionOptions);
-    return new LoraEncoder(options, injection, session, shapes, model.spec.config.hiddenSize);
+    return new LoraEncoder(options, injection, session, shapes, model.spec.config.hiddenSize, new EmbeddingRows(model.weights));
   }
 
-  private feeds(chunk: TokenChunk, seed: number, withGradients: boolean): Record<string, Tensor> {
+  private async feeds(chunk: TokenChunk, seed: number, withGradients: boolean): Promise<Record<string, Tensor>> {
     const { batch } = chunk;
-    // Worker sessions take the feed buffers over (no second copy of the dropout masks); the chunk's ids and the live
-    // parameters are needed again, so the worker gets copies of those.
+    const embeds = await this.embeddingRows.gather(batch.inputIds);
+    // Worker sessions take the feed buffers over (no second copy of the dropout masks or rows); the chunk's mask and the
+    // live parameters are needed again, so the worker gets copies of those.
     const own = <T extends { slice(): T }>(x: T): T => (this.options.worker ? x.slice() : x);
     const feeds: Record<string, Tensor> = {
-      [INPUT_NAMES.inputIds]: { dtype: "int64", dims: [...batch.dims], data: own(batch.inputIds) },
+      [INPUT_NAMES.inputsEmbeds]: { dtype: "float32", dims: [...batch.dims, this.hiddenSize], data: embeds },
       [INPUT_NAMES.attentionMask]: { dtype: "int64", dims: [...batch.dims], data: own(batch.attentionMask) },
       [GRADIENT_GATE_INPUT]: { dtype: "bool", dims: [], data: new Uint8Array([withGradients ? 1 : 0]) },
     };
@@ -194,7 +240,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
   /** last_hidden_state of the training forward (dropout masks from `seed`). */
   async hidden(chunk: TokenChunk, seed: number): Promise<{ data: Float32Array; dims: readonly [number, number, number] }> {
     const [b, t] = chunk.batch.dims;
-    const feeds = this.feeds(chunk, seed, false);
+    const feeds = await this.feeds(chunk, seed, false);
     // Not read by the forward nodes; fed because the session validates every graph input.
     feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [b, t, this.hiddenSize], data: new Float32Array(b * t * this.hiddenSize) };
     const out = await this.run(this.session, feeds, [OUTPUT_NAME]);
@@ -211,7 +257,7 @@ export class LoraEncoder implements ChunkEncoder<TokenChunk> {
     const shapeOnly = { data: new Float32Array(b * t * width), dims: [b, t, width] as const };
     const mask = { data: chunk.batch.attentionMask, dims: chunk.batch.dims };
     const dHidden = poolBackward(shapeOnly, mask, { data: concatRows(dEmbeddings), dims: [b, width] }, this.poolOptions(chunk));
-    const feeds = this.feeds(chunk, seed, true);
+    const feeds = await this.feeds(chunk, seed, true);
     feeds[HIDDEN_GRAD_INPUT] = { dtype: "float32", dims: [...dHidden.dims], data: dHidden.data };
     const names = [...this.paramShapes.keys()];
     const out = await this.run(this.session, feeds, names.map(gradOutputName));

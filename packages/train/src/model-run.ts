@@ -13,7 +13,7 @@ import {
 import type { TrainConfig } from "./config.js";
 import { DataExampleSampler, type TrainText } from "./data-sampler.js";
 import { planAccumulation } from "./accumulate.js";
-import { LoraEncoder, type TokenChunk } from "./lora-encoder.js";
+import { LoraEncoder, type PrepackChoice, type TokenChunk } from "./lora-encoder.js";
 import { safetensorsStore } from "./store.js";
 import type { NamedTensors } from "./tensors.js";
 import { tokenChunker } from "./token-chunks.js";
@@ -72,6 +72,10 @@ export interface ModelRunOptions {
   readonly threads?: number;
   /** ORT session config entries for the training session (see LoraEncoderOptions.sessionConfig). */
   readonly sessionConfig?: Readonly<Record<string, string>>;
+  /** Which projections' weights ORT pre-packs (LoraEncoderOptions.prepack). */
+  readonly prepack?: PrepackChoice;
+  /** ORT's CPU memory arena for the training session (see LoraEncoderOptions.memoryArena). */
+  readonly memoryArena?: boolean;
   /** ORT's per-node profile of the training session, written when the run is released (LoraEncoderOptions). */
   readonly profileFilePrefix?: string;
   readonly cacheDir?: string;
@@ -122,6 +126,8 @@ export async function createModelRun(config: TrainConfig, options: ModelRunOptio
     ...(options.worker === undefined ? {} : { worker: options.worker }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.sessionConfig === undefined ? {} : { sessionConfig: options.sessionConfig }),
+    ...(options.memoryArena === undefined ? {} : { memoryArena: options.memoryArena }),
+    ...(options.prepack === undefined ? {} : { prepack: options.prepack }),
     ...(options.profileFilePrefix === undefined ? {} : { profileFilePrefix: options.profileFilePrefix }),
   });
   const plan = planAccumulation(config.batch.global, config.batch.accumulation_steps);

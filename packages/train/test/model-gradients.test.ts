@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTinyModel, loadModel, loadTokenizer, type LoadedModel, type Tokenizer } from "@dembed/models";
 import { adapterTensors, createAdapter, loraConfig, loraScaling, type LoraAdapter } from "@dembed/lora";
 import { HardNegativeNLL } from "@dembed/losses";
-import { chunkByRole, gradCacheStep, layOutBatch, LoraEncoder, tokenChunker, type ContrastiveExample, type NamedTensors, type TrainText } from "../src/index.js";
+import { chunkByRole, gradCacheStep, layOutBatch, LoraEncoder, tokenChunker, type ContrastiveExample, type NamedTensors, type PrepackChoice, type TrainText } from "../src/index.js";
 
 const Q = "Given a question, retrieve passages that answer it";
 const EXAMPLES: ContrastiveExample<TrainText>[] = [
@@ -47,12 +47,12 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-async function setup(attention: "causal" | "bidirectional", dropout: number, chunkSize: number, worker = false) {
+async function setup(attention: "causal" | "bidirectional", dropout: number, chunkSize: number, worker = false, prepack?: PrepackChoice) {
   const adapter = adapterWithB(11);
   const params = paramsOf(adapter);
   const encoder = await LoraEncoder.create(model, {
     attention, pooling: "mean", skipInstruction: true, modules: adapter.modules, r: adapter.config.r,
-    scaling: loraScaling(adapter.config), dropout, params, threads: 1, worker,
+    scaling: loraScaling(adapter.config), dropout, params, threads: 1, worker, ...(prepack === undefined ? {} : { prepack }),
   });
   const makeChunk = tokenChunker(tokenizer, { profile: model.spec.tokenizer.profile, promptTemplate: "{input}", pooling: "mean", maxLength: { query: 32, document: 32 } });
   const batch = layOutBatch(EXAMPLES, new HardNegativeNLL({ scale: 20 }));
@@ -144,5 +144,28 @@ describe("LoRA gradients through the model", () => {
       await local.encoder.release();
       await worker.encoder.release();
     }
+  });
+
+  it("pre-packing all, some or none of the weights gives the same loss and gradients", async () => {
+    // Which weights ORT pre-packs is a speed/memory choice (deferred weights are packed per call); the numbers stay.
+    const runs = [];
+    for (const prepack of ["none", "all", ["gate_proj", "up_proj"]] as const) {
+      const run = await setup("bidirectional", 0.1, 2, false, prepack);
+      try {
+        runs.push(await run.step());
+      } finally {
+        await run.encoder.release();
+      }
+    }
+    const [none, ...others] = runs;
+    for (const other of others) {
+      expect(other!.loss).toBeCloseTo(none!.loss, 6);
+      for (const name of Object.keys(none!.grads)) {
+        const scale = Math.max(...Array.from(none!.grads[name]!, Math.abs));
+        const diff = Math.max(...Array.from(other!.grads[name]!, (v, i) => Math.abs(v - none!.grads[name]![i]!)));
+        expect(diff, name).toBeLessThanOrEqual(1e-5 * scale);
+      }
+    }
+    await expect(setup("bidirectional", 0.1, 2, false, ["gate_proj", "mlp"])).rejects.toThrow('prepack: "mlp" is not a projection; expected "all", "none" or names from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj');
   });
 });

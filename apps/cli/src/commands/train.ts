@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loadTrainConfig, parseTrainConfig, trainModel, withSteps, type StepReport } from "@dembed/train";
+import { loadTrainConfig, parsePrepack, parseTrainConfig, trainModel, withSteps, type PrepackChoice, type StepReport } from "@dembed/train";
 import { SingleBar } from "cli-progress";
 import { InvalidArgumentError } from "commander";
 import type { RegisterCommand } from "./index.js";
@@ -10,6 +10,7 @@ interface TrainFlags {
   resume: boolean;
   steps?: number;
   threads?: number;
+  prepack?: PrepackChoice;
   e5Files?: string;
   progress: boolean;
 }
@@ -31,6 +32,13 @@ export const register: RegisterCommand = (program) => {
     .option("--resume", "continue from the newest good checkpoint in the output folder", false)
     .option("--steps <n>", "override the config's steps (the linear schedule then decays to this step)", positiveInteger)
     .option("--threads <n>", "ORT intra-op threads", positiveInteger)
+    .option("--prepack <which>", "whose base weights ORT pre-packs: all, none or projections (e.g. gate_proj,up_proj); a pre-packed weight is held twice (forward and backward layouts) and not packed again in every matmul; all was 1.2× faster for 1.3 GiB more on a 0.5B model (default none)", (value: string) => {
+      try {
+        return parsePrepack(value);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message.replace(/^prepack: /, ""));
+      }
+    })
     .option("--e5-files <names>", "E5 source: read these files (comma-separated names without .jsonl) instead of the reference's 12")
     .option("--no-progress", "plain log lines instead of a progress bar")
     .action(async (flags: TrainFlags) => {
@@ -95,6 +103,7 @@ export const register: RegisterCommand = (program) => {
           // ORT in worker threads leaves the event loop free, so the bar and its ETA keep moving during a step.
           worker: tty,
           ...(flags.threads === undefined ? {} : { threads: flags.threads }),
+          ...(flags.prepack === undefined ? {} : { prepack: flags.prepack }),
           onStep,
           onWarning: (message) => write(`warning: ${message}`),
         });

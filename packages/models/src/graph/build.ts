@@ -45,6 +45,13 @@ export interface DecoderGraphOptions {
    * (EmbeddingRows), so the table is not in the graph and its mapped pages never count in the process's RSS.
    */
   readonly embeddings?: "gather" | "input";
+  /**
+   * fp32 only: false for a module (its path, e.g. "model.layers.0.mlp.down_proj") routes its weight through deferUntil,
+   * so ORT cannot pre-pack it and packs it per call instead. Pre-packing holds a packed copy per orientation the graph
+   * reads a weight in (a VJP graph reads x·Wᵀ and dY·W: two copies), so a trainer picks which modules are worth it.
+   * Default: every weight is a constant ORT may pre-pack.
+   */
+  readonly prepacked?: (module: string) => boolean;
   readonly name?: string;
 }
 
@@ -120,7 +127,10 @@ export function buildDecoderGraph(weights: BoundWeights, options: DecoderGraphOp
     return widened;
   };
   const project = (module: string, x: Value, anchor: Value): Value => {
-    if (format === "fp32") return linear(x, param(`${module}.weight`));
+    if (format === "fp32") {
+      const weight = param(`${module}.weight`);
+      return linear(x, options.prepacked && !options.prepacked(module) ? deferUntil(weight, anchor) : weight);
+    }
     if (format === "bf16") return linear(x, storedWeight(module, anchor));
     const q = quantized!.get(`${module}.weight`);
     if (!q) throw new Error(`buildDecoderGraph: no quantized weight for '${module}.weight'`);
