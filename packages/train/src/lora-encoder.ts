@@ -53,8 +53,8 @@ export interface LoraEncoderOptions {
 /** "all", "none" or projection names (q_proj … down_proj) whose weights ORT pre-packs. */
 export type PrepackChoice = "all" | "none" | readonly string[];
 /**
- * None: the weights stay memory-mapped, one copy. "all" was 1.2× faster per step on the Qwen2-0.5B shape for 1.3 GiB
- * more (2 × the projection weights in place of 1×), which at 7B would be 28 GB more (package README).
+ * None: the weights stay memory-mapped, one copy. "all" was as fast to 1.2× faster per step on the Qwen2-0.5B
+ * shape, for 1.3 GiB more (2 × the projection weights in place of 1×), 28 GB more at 7B (package README).
  */
 export const DEFAULT_PREPACK: PrepackChoice = "none";
 

@@ -32,7 +32,7 @@ export const register: RegisterCommand = (program) => {
     .option("--resume", "continue from the newest good checkpoint in the output folder", false)
     .option("--steps <n>", "override the config's steps (the linear schedule then decays to this step)", positiveInteger)
     .option("--threads <n>", "ORT intra-op threads", positiveInteger)
-    .option("--prepack <which>", "whose base weights ORT pre-packs: all, none or projections (e.g. gate_proj,up_proj); a pre-packed weight is held twice (forward and backward layouts) and not packed again in every matmul; all was 1.2× faster for 1.3 GiB more on a 0.5B model (default none)", (value: string) => {
+    .option("--prepack <which>", "whose base weights ORT pre-packs: all, none or projections (e.g. gate_proj,up_proj); a pre-packed weight is held twice (forward and backward layouts) and not packed again in every matmul; all was as fast to 1.2× faster, for 1.3 GiB more, on a 0.5B model (default none)", (value: string) => {
       try {
         return parsePrepack(value);
       } catch (e) {
