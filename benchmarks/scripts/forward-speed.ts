@@ -7,24 +7,15 @@
 //   npx tsx benchmarks/scripts/forward-speed.ts [--cases 8x512,1x4096,1x32768] [--attention bidirectional|causal]
 //                                               [--kernel auto|masked] [--threads N] [--dir <model folder>]
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DecoderSession, createTinyModel, loadModel, type AttentionMode, type KernelChoice } from "@dembed/models";
+import { DecoderSession, loadModel, type AttentionMode, type KernelChoice } from "@dembed/models";
 import { withHugePages } from "@dembed/onnx";
 import { matmulCeiling } from "./matmul-ceiling.js";
+import { QWEN2_05B, QWEN2_05B_DIR, ensureQwen05b } from "./qwen-0.5b.js";
 
-const SHAPE = {
-  hidden_size: 896,
-  num_hidden_layers: 24,
-  num_attention_heads: 14,
-  num_key_value_heads: 2,
-  intermediate_size: 4864,
-  vocab_size: 151936,
-  rope_theta: 1_000_000,
-};
+const SHAPE = QWEN2_05B;
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +23,7 @@ const { values } = parseArgs({
     attention: { type: "string", default: "bidirectional" },
     kernel: { type: "string", default: "auto" },
     threads: { type: "string", default: String(availableParallelism()) },
-    dir: { type: "string", default: join(tmpdir(), "dembed-bench-qwen2-0.5b") },
+    dir: { type: "string", default: QWEN2_05B_DIR },
     "run-case": { type: "string" },
   },
 });
@@ -44,17 +35,6 @@ function flopsPerToken(t: number): number {
   const kv = (h / SHAPE.num_attention_heads) * SHAPE.num_key_value_heads;
   const linearParams = SHAPE.num_hidden_layers * (h * (h + kv + kv + h) + 3 * h * SHAPE.intermediate_size);
   return 2 * linearParams + 4 * SHAPE.num_hidden_layers * h * t;
-}
-
-async function ensureModel(dir: string): Promise<void> {
-  const configPath = join(dir, "config.json");
-  if (existsSync(configPath) && existsSync(join(dir, "model.safetensors"))) {
-    const config = JSON.parse(readFileSync(configPath, "utf8")) as Record<string, unknown>;
-    if (Object.entries(SHAPE).every(([k, v]) => config[k] === v)) return;
-  }
-  const start = performance.now();
-  await createTinyModel("qwen2", dir, { seed: 1, config: SHAPE });
-  console.log(`wrote random Qwen2-0.5B-shaped weights to ${dir} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
 /** One case in this process: prints a JSON line {tokensPerSecond, seconds, peakRssBytes, createSeconds}. */
@@ -81,7 +61,7 @@ async function runCase(spec: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await ensureModel(values.dir!);
+  await ensureQwen05b(values.dir!);
   console.log(`measuring the fp32 matmul ceiling with ${threads} threads …`);
   const before = await matmulCeiling(threads, 2);
   console.log(`ceiling before the cases: ${before.toFixed(1)} GFLOP/s (best sustained FusedMatMul over the 0.5B linear shapes)`);

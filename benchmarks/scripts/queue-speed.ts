@@ -16,10 +16,10 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createTinyModel, dembedCacheDir, ensureTinyModel, loadTokenizer } from "@dembed/models";
+import { dembedCacheDir, ensureTinyModel, loadTokenizer } from "@dembed/models";
 import { matmulCeiling } from "./matmul-ceiling.js";
+import { QWEN2_05B, ensureQwen05b } from "./qwen-0.5b.js";
 
-const QWEN_05B = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, rope_theta: 1_000_000 };
 
 const { values } = parseArgs({
   options: {
@@ -45,13 +45,7 @@ function words(seed: number, n: number): string {
 async function modelDir(): Promise<string> {
   if (values.model === "tiny") return "tiny";
   if (values.model !== "qwen2-0.5b") throw new Error(`--model: tiny or qwen2-0.5b, got ${values.model}`);
-  const dir = join(tmpdir(), "dembed-bench-qwen2-0.5b");
-  try {
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
-    if (Object.entries(QWEN_05B).every(([k, v]) => config[k] === v)) return dir;
-  } catch {}
-  await createTinyModel("qwen2", dir, { seed: 1, config: QWEN_05B });
-  return dir;
+  return ensureQwen05b();
 }
 
 interface Run {
@@ -126,7 +120,7 @@ async function main(): Promise<void> {
   }
   const mean = (list: Run[], f: (r: Run) => number) => list.reduce((s, r) => s + f(r), 0) / list.length;
   const ceiling = values.model === "tiny" ? undefined : await matmulCeiling(cores, 1);
-  const flopsPerToken = 2 * QWEN_05B.num_hidden_layers * (896 * (896 + 128 + 128 + 896) + 3 * 896 * 4864);
+  const flopsPerToken = 2 * QWEN2_05B.num_hidden_layers * (896 * (896 + 128 + 128 + 896) + 3 * 896 * 4864);
   console.log(`run                    seconds${repeat > 1 ? ` (mean of ${repeat})` : ""}   texts/s   tokens/s   peak RSS   vs single` + (ceiling ? "   of ceiling" : ""));
   const single = mean(runs.get("single")!, (r) => r.seconds);
   for (const [r, list] of runs) {

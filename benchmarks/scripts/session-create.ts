@@ -10,21 +10,21 @@
 // --formats fp32,int8 (int8: MatMulNBits, quantized once into the dembed cache).
 //   npx tsx benchmarks/scripts/session-create.ts [--formats fp32,int8] [--dir <model folder>] [--threads N]
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildDecoderGraph, createTinyModel, loadModel, prepareWeights, type WeightFormat } from "@dembed/models";
+import { buildDecoderGraph, loadModel, prepareWeights, type WeightFormat } from "@dembed/models";
 import { createSession, HUGE_PAGES_TUNABLE, transparentHugePages, type SessionOptions } from "@dembed/onnx";
+import { QWEN2_05B_DIR, ensureQwen05b } from "./qwen-0.5b.js";
 
-const SHAPE = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936, rope_theta: 1_000_000 };
 
 const { values } = parseArgs({
   options: {
     formats: { type: "string", default: "fp32,int8" },
     threads: { type: "string", default: String(availableParallelism()) },
-    dir: { type: "string", default: join(tmpdir(), "dembed-bench-qwen2-0.5b") },
+    dir: { type: "string", default: QWEN2_05B_DIR },
     variant: { type: "string" },
     format: { type: "string" },
     cache: { type: "string" },
@@ -87,9 +87,7 @@ function childEnv(variant: Variant): NodeJS.ProcessEnv {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(values.dir!, "model.safetensors")) || JSON.parse(readFileSync(join(values.dir!, "config.json"), "utf8")).num_hidden_layers !== SHAPE.num_hidden_layers) {
-    await createTinyModel("qwen2", values.dir!, { seed: 1, config: SHAPE });
-  }
+  await ensureQwen05b(values.dir!);
   console.log(`Qwen2-0.5B shape, bidirectional flash graph, ${threads} threads; transparent huge pages: ${transparentHugePages() ?? "unknown"}; load average ${loadavg()[0]!.toFixed(2)}`);
   console.log("format  variant                  ready      first 1×16   8×512 tokens/s   peak RSS   cache on disk");
   for (const format of values.formats!.split(",") as WeightFormat[]) {

@@ -17,7 +17,6 @@
 // runs after each model when $DEMBED_PYTHON (default python3) imports torch, transformers and peft; the script then
 // prints both figures and their ratio, measured minutes apart on the same machine.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +25,7 @@ import { parseArgs } from "node:util";
 import { createTinyModel } from "@dembed/models";
 import { readProfile, withHugePages } from "@dembed/onnx";
 import { DEFAULT_PREPACK, createModelRun, parsePrepack, parseTrainConfig, train, type ContrastiveExample, type PrepackChoice, type TrainText } from "@dembed/train";
+import { QWEN2_05B_DIR, ensureQwen05b } from "./qwen-0.5b.js";
 import { startRssSampler } from "./rss-sampler.js";
 
 const { values } = parseArgs({
@@ -43,12 +43,11 @@ const { values } = parseArgs({
     anchor: { type: "string", default: "auto" },
     child: { type: "boolean", default: false },
     dir: { type: "string" },
-    "model-dir": { type: "string", default: join(tmpdir(), "dembed-bench-qwen2-0.5b") },
+    "model-dir": { type: "string", default: QWEN2_05B_DIR },
     result: { type: "string" },
   },
 });
 
-const QWEN_05B = { hidden_size: 896, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, intermediate_size: 4864, vocab_size: 151936 };
 const TOKENS = 256;
 
 interface StepResult {
@@ -123,22 +122,13 @@ function runAnchor(python: string, dir: string, checkpointing: boolean): StepRes
 }
 
 /**
- * The checkpoint to train: the tiny model in `root`, or the 0.5B shape in --model-dir, written only when absent. A
+ * The checkpoint to train: the tiny model in `root`, or the 0.5B shape in --model-dir, written once and reused. A
  * checkpoint written just before the run trained slower: its 2 GB of pages were still being written back while ORT
  * read them (none pre-packed: 26–34 s per step against 21–22 s on a settled file, 2026-12-04), and real runs start
  * from a downloaded checkpoint.
  */
 async function modelFolder(model: string, root: string): Promise<string> {
-  const dir = model === "tiny" ? join(root, model) : values["model-dir"]!;
-  if (model !== "tiny" && existsSync(join(dir, "model.safetensors"))) {
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
-    if (Object.entries(QWEN_05B).every(([k, v]) => config[k] === v)) return dir;
-    throw new Error(`--model-dir ${dir}: config.json is not the Qwen2-0.5B shape (${Object.entries(QWEN_05B).map(([k, v]) => `${k} ${v}`).join(", ")})`);
-  }
-  const t0 = performance.now();
-  await createTinyModel("qwen2", dir, model === "tiny" ? { seed: 1 } : { seed: 1, config: QWEN_05B });
-  console.log(`${model}: model written to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return dir;
+  return model === "tiny" ? createTinyModel("qwen2", join(root, model), { seed: 1 }) : ensureQwen05b(values["model-dir"]!);
 }
 
 /** Where the training session's kernel time went, over every run of the steps (both GradCache passes). */
